@@ -1,0 +1,51 @@
+"""Settings, read from the environment (and a ``.env`` file) by pydantic-settings.
+
+The graph settings use the names the whole Neo4j ecosystem uses (``NEO4J_URI``,
+``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``). With no ``NEO4J_URI`` the embedded
+ArcadeDB server is used, kept under ``SCIM_PROCESSOR_HOME``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    """``$XDG_DATA_HOME/scim-processor``, else ``~/.local/share/scim-processor``."""
+    import os
+
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "scim-processor"
+
+
+class GraphSettings(BaseSettings):
+    """Where the graph is. Unset ``uri`` means: the embedded server under ``home``."""
+
+    model_config = SettingsConfigDict(env_prefix="NEO4J_", env_file=".env", extra="ignore")
+
+    uri: str | None = None
+    username: str = "neo4j"
+    password: SecretStr = SecretStr("")
+    database: str | None = None
+
+
+class Settings(BaseSettings):
+    """Processing settings (prefix ``SCIM_PROCESSOR_``) plus the graph settings.
+
+    Attributes:
+        home: directory of the embedded server's data, state file and default results file.
+        batch_size: payloads written per transaction (UNWIND rows), >= 1.
+        max_payload_bytes: size limit of one payload's JSON text, in bytes (413 above it).
+        max_attribute_bytes: size limit of one attribute value, in UTF-8 bytes (400 invalidValue).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SCIM_PROCESSOR_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    max_payload_bytes: int = Field(default=1_048_576, ge=1)
+    max_attribute_bytes: int = Field(default=65_536, ge=1)
+    graph: GraphSettings = Field(default_factory=GraphSettings)

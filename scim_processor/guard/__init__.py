@@ -1,0 +1,7 @@
+"""The Cypher guard: parse any Cypher and reject what the graph schema does not allow."""
+
+from .guard import CypherGuard, declare_parameters
+from .parser import CypherSyntaxError, parse
+from .report import CODES, GuardReport, Position, Problem
+
+__all__ = ["CODES", "CypherGuard", "CypherSyntaxError", "GuardReport", "Position", "Problem", "declare_parameters", "parse"]
