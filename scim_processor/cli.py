@@ -1,0 +1,253 @@
+"""The ``scim-processor`` command line (typer + rich).
+
+Exit codes: 0 success (all payloads accepted, query valid); 1 at least one payload rejected or a
+query rejected; 2 a usage or infrastructure error, printed as one line without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .config import Settings
+from .errors import CypherRejectedError, ScimProcessorError
+from .graph import EmbeddedServer
+from .graph_schema import GraphSchema
+from .guard import CypherGuard
+from .pipeline import PayloadResult, ScimProcessor
+from .reader import files_of, read_paths
+
+app = typer.Typer(help="Turn SCIM 2.0 payloads into a schema-checked identity graph.", no_args_is_help=True, add_completion=False)
+schemas_app = typer.Typer(help="The SCIM schemas in the graph.", no_args_is_help=True)
+cypher_app = typer.Typer(help="Check or run Cypher through the guard.", no_args_is_help=True)
+db_app = typer.Typer(help="The embedded graph server (used when NEO4J_URI is unset).", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(cypher_app, name="cypher")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+class _Guarded:
+    """Runs a command body, turning package errors into exit code 2 with one line."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: BaseException | None, tb: Any) -> bool:
+        if error is None or isinstance(error, (typer.Exit, SystemExit, KeyboardInterrupt)):
+            return False
+        if isinstance(error, (ScimProcessorError, OSError, ValueError)):
+            raise _fail(str(error)) from None
+        raise _fail(f"{type(error).__name__}: {error}") from None
+
+
+@app.command()
+def process(
+    paths: Annotated[list[Path], typer.Argument(help="JSON / JSON Lines files, or directories of them.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Results file (JSON Lines).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Generate and validate; write nothing to the graph.")] = False,
+) -> None:
+    """Process SCIM payload files into the identity graph."""
+    settings = Settings()
+    output = output or Path("scim-processor-results.jsonl")
+    with _Guarded():
+        files = files_of(paths)
+        payloads = list(read_paths(files, settings.max_payload_bytes))
+        counts: Counter[tuple[str, str]] = Counter()
+        with ScimProcessor.open(settings) as processor, output.open("w", encoding="utf-8") as results:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=err, transient=False, disable=not err.is_terminal and len(payloads) < 2) as progress:
+                task = progress.add_task("dry run" if dry_run else "processing", total=len(payloads))
+
+                def done(result: PayloadResult) -> None:
+                    results.write(json.dumps(result.to_json(), ensure_ascii=False, default=str) + "\n")
+                    counts[(result.resource_type or "(unknown)", result.status)] += 1
+                    progress.advance(task)
+
+                processor.process(payloads, dry_run=dry_run, on_result=done)
+        _summary(counts, output, dry_run)
+        rejected = sum(n for (_, status), n in counts.items() if status == "rejected")
+    raise typer.Exit(1 if rejected else 0)
+
+
+def _summary(counts: Counter[tuple[str, str]], output: Path, dry_run: bool) -> None:
+    table = Table(title="SCIM payloads" + (" (dry run: nothing written)" if dry_run else ""))
+    table.add_column("resource type")
+    table.add_column("accepted", justify="right", style="green")
+    table.add_column("rejected", justify="right", style="red")
+    for kind in sorted({kind for kind, _ in counts}):
+        table.add_row(kind, str(counts[(kind, "accepted")]), str(counts[(kind, "rejected")]))
+    total_ok = sum(n for (_, s), n in counts.items() if s == "accepted")
+    total_bad = sum(n for (_, s), n in counts.items() if s == "rejected")
+    table.add_row("total", str(total_ok), str(total_bad), style="bold")
+    out.print(table)
+    out.print(f"results: {output}", highlight=False)
+
+
+@schemas_app.command("load")
+def schemas_load(
+    directory: Annotated[Path | None, typer.Argument(help="Directory of schema and resource-type JSON (default: bundled schemas/).")] = None,
+) -> None:
+    """Load SCIM schemas and resource types into the graph (idempotent)."""
+    with _Guarded(), ScimProcessor.open() as processor:
+        report = processor.load_schemas(directory)
+    out.print(
+        f"schemas loaded: {len(report.loaded)}, unchanged: {len(report.unchanged)}; "
+        f"resource types: {', '.join(report.resource_types)}; constraints: {len(report.constraints)}",
+        highlight=False,
+    )
+
+
+class SchemaFormat(StrEnum):
+    structured = "structured"
+    prompt = "prompt"
+
+
+@app.command("graph-schema")
+def graph_schema(
+    format: Annotated[SchemaFormat, typer.Option("--format", help="structured (neo4j-graphrag JSON) or prompt text.")] = SchemaFormat.structured,
+) -> None:
+    """Print the graph schema derived from the loaded SCIM schemas."""
+    with _Guarded(), ScimProcessor.open() as processor:
+        if not processor.schemas_loaded():
+            processor.load_schemas()
+        schema = processor.graph_schema()
+    if format == SchemaFormat.prompt:
+        sys.stdout.write(schema.to_prompt() + "\n")
+    else:
+        _json(schema.to_structured())
+
+
+def _parse_params(values: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in values:
+        name, sep, raw = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param takes NAME=VALUE, not {item!r}")
+        try:
+            params[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[name] = raw
+    return params
+
+
+@cypher_app.command("run")
+def cypher_run(
+    query: Annotated[str, typer.Argument(help="A read-only Cypher query.")],
+    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE (VALUE as JSON if it parses).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as a JSON array.")] = False,
+) -> None:
+    """Run a read-only query (guard in read-only mode, READ transaction)."""
+    with _Guarded():
+        params = _parse_params(param or [])
+        with ScimProcessor.open() as processor:
+            try:
+                rows = processor.run_cypher(query, params)
+            except CypherRejectedError as error:
+                for problem in error.report.problems:
+                    err.print(f"[red]{problem.code}[/red]: {problem.message}", highlight=False)
+                raise typer.Exit(1) from None
+    if as_json:
+        _json(rows)
+        return
+    table = Table()
+    for column in rows[0].keys() if rows else []:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(json.dumps(v, default=str) if not isinstance(v, str) else v for v in row.values()))
+    out.print(table)
+
+
+def _guard_for(graph_schema_file: Path | None) -> CypherGuard:
+    if graph_schema_file is not None:
+        return CypherGuard(GraphSchema.from_structured(json.loads(graph_schema_file.read_text(encoding="utf-8"))))
+    with ScimProcessor.open() as processor:
+        if not processor.schemas_loaded():
+            processor.load_schemas()
+        return processor.guard
+
+
+@cypher_app.command("check")
+def cypher_check(
+    query: Annotated[str | None, typer.Argument(help="The Cypher query to check.")] = None,
+    graph_schema_file: Annotated[Path | None, typer.Option("--graph-schema", help="Structured graph-schema JSON (default: derived from the loaded SCIM schemas).")] = None,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Reject every write.")] = False,
+    batch: Annotated[Path | None, typer.Option("--batch", help='JSON Lines of {"id", "query", "read_only"}.')] = None,
+) -> None:
+    """Check Cypher against the graph schema without running it."""
+    with _Guarded():
+        if (query is None) == (batch is None):
+            raise ValueError("give either QUERY or --batch FILE")
+        guard = _guard_for(graph_schema_file)
+        if batch is not None:
+            invalid = 0
+            for number, line in enumerate(batch.read_text(encoding="utf-8").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    report = guard.check(str(item["query"]), read_only=bool(item.get("read_only", False)))
+                except (json.JSONDecodeError, KeyError, TypeError) as error:
+                    raise ValueError(f"{batch}:{number}: not a {{id, query, read_only}} object: {error}") from None
+                invalid += not report.valid
+                sys.stdout.write(json.dumps({"id": item.get("id"), "valid": report.valid, "errors": [p.to_json() for p in report.problems]}) + "\n")
+            raise typer.Exit(1 if invalid else 0)
+        assert query is not None
+        report = guard.check(query, read_only=read_only)
+    if report.valid:
+        out.print("valid")
+        raise typer.Exit(0)
+    for problem in report.problems:
+        where = f" (line {problem.position.line}, column {problem.position.column})" if problem.position else ""
+        err.print(f"[red]{problem.code}[/red]{where}: {problem.message}", highlight=False)
+    raise typer.Exit(1)
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded server and leave it running (commands then reuse it)."""
+    with _Guarded():
+        info = EmbeddedServer(Settings().home).start(persistent=True)
+    out.print(f"embedded graph server running: {info.uri} (database {info.database}, pid {info.pid})", highlight=False)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server."""
+    with _Guarded():
+        stopped = EmbeddedServer(Settings().home).stop()
+    out.print("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def db_status(as_json: Annotated[bool, typer.Option("--json", help="Print uri, database and pid as JSON.")] = False) -> None:
+    """Show whether the embedded server is running."""
+    with _Guarded():
+        settings = Settings()
+        info = EmbeddedServer(settings.home).status()
+    data = {"running": info is not None, "uri": info.uri if info else None, "database": info.database if info else None,
+            "pid": info.pid if info else None, "home": str(settings.home)}  # fmt: skip
+    if as_json:
+        _json(data)
+    else:
+        out.print(f"running at {info.uri} (pid {info.pid})" if info else "not running", highlight=False)
