@@ -8,6 +8,7 @@ rejected (409 uniqueness) and the rest are written; nothing half-written stays b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -81,9 +82,18 @@ class GraphWriter:
             raise GraphError(f"the graph server failed: {error}") from error
 
 
+# ArcadeDB: "Duplicated key [x] found on index 'User[userName]'"; Neo4j: "... with label `User` and property `userName` = 'x'".
+_INDEX = re.compile(r"index '(\w+)\[(\w+)\]'|label `(\w+)` and property `(\w+)`")
+
+
 def _scim_error(error: Neo4jError) -> ScimError:
     message = getattr(error, "message", None) or str(error)
     code = getattr(error, "code", "") or ""
     if isinstance(error, ConstraintError) or "Constraint" in code or "Duplicated key" in message:
+        found = _INDEX.search(message)
+        if found:
+            label, key = (found.group(1), found.group(2)) if found.group(1) else (found.group(3), found.group(4))
+            detail = f"{key} is already used by another {label} (RFC 7643 §2.2 uniqueness)"
+            return ScimError(409, "uniqueness", detail, key)
         return ScimError(409, "uniqueness", f"a uniqueness constraint refused the resource: {message}")
     return ScimError(400, "invalidValue", f"the graph refused the resource: {message}")

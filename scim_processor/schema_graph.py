@@ -40,7 +40,7 @@ SCHEMA_GRAPH = GraphSchema(
         "ScimAttribute": _ATTRIBUTE_PROPS,
         "ScimResourceType": {"name": "STRING", "endpoint": "STRING", "description": "STRING", "schema": "STRING"},
     },
-    rel_props={"HAS_EXTENSION": {"required": "BOOLEAN"}},
+    rel_props={"HAS_EXTENSION": {"required": "BOOLEAN", "position": "INTEGER"}},
     relationships=frozenset(
         {
             ("ScimSchema", "HAS_ATTRIBUTE", "ScimAttribute"),
@@ -118,7 +118,10 @@ def resource_type_statements(schema_set: SchemaSet) -> Iterator[Statement]:
             "name": rt.name, "endpoint": rt.endpoint, "description": rt.description, "schema": rt.schema_,
         }  # fmt: skip
         yield resources.cypher("resource_type_link_core"), {"name": rt.name, "schema": rt.schema_}
-        extensions = [{"schema": ext.schema_, "required": ext.required} for ext in rt.schema_extensions]
+        extensions = [
+            {"schema": ext.schema_, "required": ext.required, "position": position}
+            for position, ext in enumerate(rt.schema_extensions)
+        ]
         yield resources.cypher("resource_type_link_extensions"), {"name": rt.name, "extensions": extensions}
 
 

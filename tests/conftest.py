@@ -1,0 +1,116 @@
+"""Fixtures: a real graph server for the session, and a processor on a wiped graph per test.
+
+The ``graph_settings`` fixture is parametrised over backends: the embedded ArcadeDB server
+(started in its own temporary directory on free ports), and Neo4j 5 in a testcontainers
+container when a Docker engine answers (skipped with the reason otherwise). ``NEO4J_URI`` set
+in the environment replaces the embedded server with that server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scim_processor import ScimProcessor, Settings
+from scim_processor.config import GraphSettings
+from scim_processor.graph import EmbeddedServer, GraphConnection
+from scim_processor.pipeline import SchemaSetRetriever
+from scim_processor.resources import bundled_dir
+from scim_processor.retrieval import GroundingContext
+from scim_processor.schema import SchemaSet, read_schema_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def _docker_engine() -> str | None:
+    """None if a Docker engine answers, else why not."""
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception as error:  # no engine, no socket, no permission
+        return f"no Docker engine ({type(error).__name__}); the Neo4j container tests run where one exists"
+    return None
+
+
+@pytest.fixture(scope="session", params=["embedded", "neo4j-container"])
+def graph_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings pointing at a running graph server for the whole session."""
+    home = tmp_path_factory.mktemp("scim-home")
+    if request.param == "embedded":
+        if os.environ.get("NEO4J_URI"):
+            yield Settings(home=home, graph=GraphSettings())
+            return
+        server = EmbeddedServer(home)
+        info = server.start()
+        try:
+            graph = GraphSettings(uri=info.uri, username="root", password=server.password(), database=info.database)
+            yield Settings(home=home, graph=graph, batch_size=50)
+        finally:
+            server.stop()
+        return
+    reason = _docker_engine()
+    if reason:
+        pytest.skip(reason)
+    from testcontainers.neo4j import Neo4jContainer
+
+    with Neo4jContainer("neo4j:5") as container:
+        graph = GraphSettings(uri=container.get_connection_url(), username="neo4j", password=container.password)
+        yield Settings(home=home, graph=graph, batch_size=50)
+
+
+@pytest.fixture(scope="session")
+def connection(graph_settings: Settings) -> Iterator[GraphConnection]:
+    """One connection for the session."""
+    conn = GraphConnection.open(graph_settings)
+    yield conn
+    conn.close()
+
+
+def wipe(conn: GraphConnection) -> None:
+    """Removes every node and relationship (constraints stay)."""
+    conn.write([("MATCH (n) DETACH DELETE n", {})])
+
+
+@pytest.fixture
+def processor(connection: GraphConnection, graph_settings: Settings) -> ScimProcessor:
+    """A processor on a wiped graph with the bundled schemas loaded."""
+    wipe(connection)
+    proc = ScimProcessor(connection, graph_settings)
+    proc.load_schemas()
+    return proc
+
+
+@pytest.fixture
+def empty_processor(connection: GraphConnection, graph_settings: Settings) -> ScimProcessor:
+    """A processor on a wiped graph, nothing loaded."""
+    wipe(connection)
+    return ScimProcessor(connection, graph_settings)
+
+
+@pytest.fixture(scope="session")
+def schema_set() -> SchemaSet:
+    """The bundled schemas, read from the files."""
+    return read_schema_dir(bundled_dir("schemas"))
+
+
+@pytest.fixture(scope="session")
+def file_retriever(schema_set: SchemaSet) -> SchemaSetRetriever:
+    """A retriever reading the schema files (for unit tests that need no server)."""
+    return SchemaSetRetriever(schema_set)
+
+
+@pytest.fixture(scope="session")
+def user_context(schema_set: SchemaSet) -> GroundingContext:
+    """The User grounding context from the files."""
+    return GroundingContext.from_schema_set(schema_set, "User")
+
+
+@pytest.fixture(scope="session")
+def group_context(schema_set: SchemaSet) -> GroundingContext:
+    """The Group grounding context from the files."""
+    return GroundingContext.from_schema_set(schema_set, "Group")

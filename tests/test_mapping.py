@@ -1,0 +1,66 @@
+"""The SCIM → graph mapping rule, the graph schema it yields and the Cypher derived from it."""
+
+from __future__ import annotations
+
+from scim_processor.cypher_builder import ident, upsert_query
+from scim_processor.mapping import map_resource_type, singular, upper_snake
+
+
+def test_singular_and_upper_snake() -> None:
+    assert [singular(n) for n in ["emails", "addresses", "phoneNumbers", "entries", "ims"]] == [
+        "email", "address", "phoneNumber", "entry", "im",
+    ]  # fmt: skip
+    assert upper_snake("x509Certificate") == "X509_CERTIFICATE"
+    assert upper_snake("phoneNumber") == "PHONE_NUMBER"
+
+
+def test_user_mapping(user_context) -> None:
+    mapping = map_resource_type(user_context)
+    keys = [p.key for p in mapping.properties]
+    assert keys[:3] == ["id", "externalId", "userName"]
+    assert "name_givenName" in keys and "employeeNumber" in keys and "clearanceLevel" in keys
+    assert "password" not in keys and "groups" not in keys  # writeOnly / readOnly: not stored
+    children = {c.attribute: (c.label, c.relationship_type) for c in mapping.children}
+    assert children["emails"] == ("Email", "HAS_EMAIL")
+    assert children["addresses"] == ("Address", "HAS_ADDRESS")
+    assert children["x509Certificates"] == ("X509Certificate", "HAS_X509_CERTIFICATE")
+    assert children["projects"] == ("Project", "HAS_PROJECT")  # from the custom extension
+    (manager,) = mapping.references
+    assert (manager.attribute, manager.relationship_type, manager.outgoing, manager.targets) == ("manager", "REPORTS_TO", True, ("User",))
+
+
+def test_graph_schema_of_user_and_group(user_context, group_context) -> None:
+    user = map_resource_type(user_context).graph_schema()
+    group = map_resource_type(group_context).graph_schema()
+    assert ("User", "REPORTS_TO", "User") in user.relationships
+    assert ("User", "HAS_EMAIL", "Email") in user.relationships
+    assert {("User", "MEMBER_OF", "Group"), ("Group", "MEMBER_OF", "Group")} <= group.relationships
+    assert user.node_props["User"]["active"] == "BOOLEAN"
+    assert user.node_props["User"]["skills"] == "LIST"
+    assert user.node_props["Project"]["allocation"] == "FLOAT"
+    assert "password" not in user.node_props["User"]
+
+
+def test_group_upsert_query_is_derived_exactly(group_context) -> None:
+    assert upsert_query(map_resource_type(group_context)) == (
+        "UNWIND $rows AS row\n"
+        "MERGE (n:Group {id: row.id})\n"
+        "SET n.externalId = row.externalId, n.displayName = row.displayName\n"
+        "WITH n, row\n"
+        "CALL { WITH n MATCH ()-[old:MEMBER_OF]->(n) DELETE old }\n"
+        "FOREACH (ref IN row.members_User | MERGE (m:User {id: ref}) MERGE (m)-[:MEMBER_OF]->(n))\n"
+        "FOREACH (ref IN row.members_Group | MERGE (m:Group {id: ref}) MERGE (m)-[:MEMBER_OF]->(n))\n"
+        "RETURN count(n) AS written"
+    )
+
+
+def test_names_that_are_not_plain_identifiers_are_quoted() -> None:
+    assert ident("userName") == "userName"
+    assert ident("cost-center") == "`cost-center`"
+    assert ident("a`b") == "`a``b`"
+
+
+def test_user_upsert_query_has_no_values_in_it(user_context) -> None:
+    query = upsert_query(map_resource_type(user_context))
+    assert "'" not in query and '"' not in query  # values only ever travel as $rows
+    assert "FOREACH (item IN row.emails | CREATE (n)-[:HAS_EMAIL]->(c:Email) SET c.value = item.value" in query
