@@ -226,3 +226,8 @@ def map_resource_type(context: GroundingContext) -> ResourceMapping:
             raise SchemaDefinitionError(f"resource type {label}: two attributes map to property key {key!r}")
         seen[key] = key
     return ResourceMapping(context.resource_type.name, label, tuple(properties), tuple(children), tuple(references))
+
+
+def derive_graph_schema(contexts: list[GroundingContext]) -> GraphSchema:
+    """The identity graph's schema: the union of every resource type's mapping."""
+    return GraphSchema.union(map_resource_type(context).graph_schema() for context in contexts)

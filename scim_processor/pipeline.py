@@ -14,7 +14,7 @@ from .generation import DeterministicGenerator, Generator, Statement
 from .graph import GraphConnection
 from .graph_schema import GraphSchema
 from .guard import CypherGuard, GuardReport
-from .mapping import map_resource_type
+from .mapping import derive_graph_schema, map_resource_type
 from .reader import Payload, read_paths
 from .resources import bundled_dir
 from .retrieval import GraphRetriever, GroundingContext, Retriever
@@ -153,7 +153,7 @@ class ScimProcessor:
 
     def graph_schema(self) -> GraphSchema:
         """The graph schema derived from the loaded SCIM schemas, plus the schema graph's own."""
-        return GraphSchema.union([*(map_resource_type(c).graph_schema() for c in self.contexts()), SCHEMA_GRAPH])
+        return GraphSchema.union([derive_graph_schema(self.contexts()), SCHEMA_GRAPH])
 
     @property
     def guard(self) -> CypherGuard:
