@@ -1,0 +1,179 @@
+"""Guard accuracy and latency on tests/guard_cases.jsonl, with other libraries on the same set.
+
+Run:  .venv/bin/python benchmarks/guard_benchmark.py
+(the compared libraries: pip install -e '.[bench]' for cypher-guard; neo4j-guard is a dependency)
+
+A "positive" is a query that must be rejected. Precision = rejected-and-invalid / rejected;
+recall = rejected-and-invalid / invalid; "right reason" = our guard reported the expected code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scim_processor.guard import CypherGuard  # noqa: E402
+from tests.guard_support import cases, movies_graph_schema, scim_graph_schema  # noqa: E402
+
+SCHEMAS = {"scim": scim_graph_schema(), "movies": movies_graph_schema()}
+
+
+@contextmanager
+def silenced():
+    """Silences file descriptors 1 and 2 (cypher-guard prints Rust debug output on every call)."""
+    sys.stdout.flush()
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1), os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved[0], 1), os.dup2(saved[1], 2)
+        os.close(devnull), os.close(saved[0]), os.close(saved[1])
+
+
+def ours() -> Callable[[dict], bool]:
+    guards = {name: CypherGuard(schema) for name, schema in SCHEMAS.items()}
+    return lambda case: not guards[case["schema"]].check(case["query"], read_only=case["read_only"]).valid
+
+
+def neo4j_guard() -> Callable[[dict], bool] | None:
+    try:
+        from neo4j_guard._checker import GuardError, check_query
+        from neo4j_guard._rules import Rules
+    except ImportError:
+        return None
+    rules = {True: Rules.build("read", (), ()), False: Rules.build("write", (), ())}
+
+    def rejects(case: dict) -> bool:
+        try:
+            check_query(case["query"], rules[case["read_only"]])
+        except GuardError:
+            return True
+        return False
+
+    return rejects
+
+
+def cypher_guard() -> Callable[[dict], bool] | None:
+    try:
+        import cypher_guard as cg
+    except ImportError:
+        return None
+    schemas = {}
+    for name, schema in SCHEMAS.items():
+        data = schema.to_structured()
+        data["metadata"] = {"constraint": [], "index": []}
+        schemas[name] = cg.DbSchema.from_dict(data)
+
+    def rejects(case: dict) -> bool:
+        if not case["query"].strip():
+            return True
+        with silenced():
+            try:
+                if case["read_only"] and cg.is_write(case["query"]):
+                    return True
+                return bool(cg.validate_cypher(case["query"], schemas[case["schema"]]))
+            except BaseException:  # its parse errors are several exception types
+                return True
+
+    return rejects
+
+
+def score(name: str, rejects: Callable[[dict], bool], all_cases: list[dict]) -> dict:
+    times, tp, fp, fn, valid_ok = [], 0, 0, 0, 0
+    for case in all_cases:
+        start = time.perf_counter()
+        rejected = rejects(case)
+        times.append(time.perf_counter() - start)
+        invalid = case["expect"] is not None
+        tp += rejected and invalid
+        fp += rejected and not invalid
+        fn += (not rejected) and invalid
+        valid_ok += (not rejected) and not invalid
+    n_valid = sum(c["expect"] is None for c in all_cases)
+    return {
+        "library": name,
+        "valid accepted": f"{valid_ok}/{n_valid}",
+        "precision": round(tp / (tp + fp), 3) if tp + fp else 0.0,
+        "recall": round(tp / (tp + fn), 3) if tp + fn else 0.0,
+        "median ms/query": round(statistics.median(times) * 1000, 3),
+    }
+
+
+def our_latency(all_cases: list[dict]) -> dict:
+    typical = "MATCH (u:User)-[:MEMBER_OF]->(g:Group) WHERE u.userName = $name RETURN g.displayName ORDER BY g.displayName LIMIT 10"
+    guard = CypherGuard(SCHEMAS["scim"])
+    start = time.perf_counter()
+    guard.check(typical, read_only=True)
+    cold = time.perf_counter() - start  # the process's first parse of anything
+    cached = []
+    for _ in range(10_000):
+        start = time.perf_counter()
+        guard.check(typical, read_only=True)
+        cached.append(time.perf_counter() - start)
+    passes = []
+    for _ in range(2):  # pass 1 warms ANTLR's process-wide prediction cache; pass 2 is the steady state
+        first = []
+        for case in all_cases:  # each query's first (uncached) check: a fresh guard every time
+            fresh = CypherGuard(SCHEMAS[case["schema"]])
+            start = time.perf_counter()
+            fresh.check(case["query"], read_only=case["read_only"])
+            first.append(time.perf_counter() - start)
+        passes.append(first)
+    fresh = CypherGuard(SCHEMAS["scim"])
+    start = time.perf_counter()
+    fresh.check(typical, read_only=True)
+    typical_first = time.perf_counter() - start
+    return {
+        "typical query, first check in a cold process (ms)": round(cold * 1000, 2),
+        "typical query, first check (ms)": round(typical_first * 1000, 2),
+        "first check over the set, parser warming up: median / p95 / max (ms)": _spread(passes[0]),
+        "first check over the set, parser warm: median / p95 / max (ms)": _spread(passes[1]),
+        "cached check: median (us)": round(statistics.median(cached) * 1e6, 2),
+    }
+
+
+def _spread(times: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(times)
+    return (round(statistics.median(ordered) * 1000, 2), round(ordered[int(len(ordered) * 0.95)] * 1000, 2), round(ordered[-1] * 1000, 2))
+
+
+def main() -> None:
+    all_cases = cases()
+    invalid = [c for c in all_cases if c["expect"] is not None]
+    per_category = ", ".join(f"{k}={sum(c['category'] == k for c in invalid)}" for k in "abcdefgh")
+    print(f"{len(all_cases)} queries: {len(all_cases) - len(invalid)} valid, {len(invalid)} invalid ({per_category})")
+    latency = our_latency(all_cases)
+    rows = []
+    for name, factory in [("scim-processor guard", ours), ("neo4j-guard 0.1.1", neo4j_guard), ("cypher-guard 3.0.0", cypher_guard)]:
+        rejects = factory()
+        if rejects is None:
+            print(f"{name}: not installed, skipped")
+            continue
+        rows.append(score(name, rejects, all_cases))
+    guards = {name: CypherGuard(schema) for name, schema in SCHEMAS.items()}
+    right = sum(c["expect"] in guards[c["schema"]].check(c["query"], read_only=c["read_only"]).codes for c in invalid)
+    columns = list(rows[0])
+    print()
+    print(" | ".join(columns))
+    print(" | ".join("---" for _ in columns))
+    for row in rows:
+        print(" | ".join(str(row[c]) for c in columns))
+    print()
+    print(f"scim-processor guard, rejected for the right reason: {right}/{len(invalid)} = {right / len(invalid):.3f}")
+    for key, value in latency.items():
+        print(f"{key}: {value}")
+    print(json.dumps({"rows": rows, "right_reason": right / len(invalid), "latency": latency}), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
