@@ -9,7 +9,7 @@ from typing import Any
 
 from .apply import GraphWriter, PendingWrite
 from .config import Settings
-from .errors import CypherRejectedError, ScimError, ScimProcessorError
+from .errors import CypherRejectedError, GraphError, ScimError, ScimProcessorError, invalid_value
 from .generation import DeterministicGenerator, Generator, Statement
 from .graph import GraphConnection
 from .graph_schema import GraphSchema
@@ -68,13 +68,11 @@ class SchemaSetRetriever(Retriever):
     def __init__(self, schema_set: SchemaSet):
         self.schema_set = schema_set
 
-    def _context(self, core_urn: str | None, payload: Mapping[str, Any]) -> GroundingContext:
+    def _context(self, payload: Mapping[str, Any]) -> GroundingContext:
         declared = [urn.lower() for urn in payload.get("schemas") or []]
         for rt in self.schema_set.resource_types.values():
             if rt.schema_.lower() in declared:
                 return GroundingContext.from_schema_set(self.schema_set, rt.name)
-        from .errors import invalid_value
-
         raise invalid_value("'schemas' names no known resource type's core schema", "schemas")
 
 
@@ -283,6 +281,4 @@ class ScimProcessor:
         except ScimProcessorError:
             raise
         except Exception as error:  # the server's own refusal, reported as one line
-            from .errors import GraphError
-
             raise GraphError(f"the graph server refused the query: {getattr(error, 'message', None) or error}") from error

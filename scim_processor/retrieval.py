@@ -109,8 +109,8 @@ class Retriever(ABC):
                 if it names no known resource type or an extension not registered for it
                 (RFC 7643 §3, §3.3).
         """
-        core_urn, declared = _declared_schemas(payload)
-        context = self._context(core_urn, payload)
+        declared = _declared_schemas(payload)
+        context = self._context(payload)
         for urn in declared:
             if urn.lower() == context.core.id.lower():
                 continue
@@ -123,17 +123,17 @@ class Retriever(ABC):
         return context.model_copy(update={"declared": names})
 
     @abstractmethod
-    def _context(self, core_urn: str | None, payload: Mapping[str, Any]) -> GroundingContext:
-        """The context of the resource type whose core schema is ``core_urn`` (or found from the payload)."""
+    def _context(self, payload: Mapping[str, Any]) -> GroundingContext:
+        """The context of the resource type whose core schema the payload's ``schemas`` names."""
 
 
-def _declared_schemas(payload: Mapping[str, Any]) -> tuple[str | None, list[str]]:
+def _declared_schemas(payload: Mapping[str, Any]) -> list[str]:
     schemas = payload.get("schemas")
     if schemas is None:
-        return None, []
+        return []
     if not isinstance(schemas, list) or not all(isinstance(urn, str) for urn in schemas):
         raise invalid_syntax("'schemas' must be a list of schema URNs (RFC 7643 §3)", "schemas")
-    return None, list(schemas)
+    return list(schemas)
 
 
 class GraphRetriever(Retriever):
@@ -193,7 +193,7 @@ class GraphRetriever(Retriever):
             version=version,
         )
 
-    def _context(self, core_urn: str | None, payload: Mapping[str, Any]) -> GroundingContext:
+    def _context(self, payload: Mapping[str, Any]) -> GroundingContext:
         declared = [urn.lower() for urn in payload.get("schemas") or []]
         for row in self.catalog():
             if row["schema"].lower() in declared:

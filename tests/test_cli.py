@@ -126,6 +126,9 @@ def test_embedded_server_lifecycle(tmp_path: Path) -> None:
     try:
         status = json.loads(cli("db", "status", "--json", env=env, cwd=tmp_path).stdout)
         assert status["running"] and status["uri"].startswith("bolt://127.0.0.1:") and status["database"] == "scim"
+        password = (tmp_path / "home" / "root-password").read_text()
+        command_line = Path(f"/proc/{status['pid']}/cmdline").read_bytes().decode(errors="replace")
+        assert password not in command_line  # only the first start needs it; later starts keep it off `ps`
         run = cli("cypher", "run", "MATCH (u:User) RETURN u.userName AS n", "--json", env=env, cwd=tmp_path)
         assert json.loads(run.stdout) == [{"n": "bjensen@example.com"}]  # data persisted across server runs
         assert json.loads(cli("db", "status", "--json", env=env, cwd=tmp_path).stdout)["pid"] == status["pid"]

@@ -38,20 +38,14 @@ class GraphConnection:
         driver: neo4j.Driver,
         database: str | None,
         uri: str,
+        backend: str,
         on_close: Callable[[], None] | None = None,
     ):
         self.driver = driver
         self.database = database
         self.uri = uri
+        self.backend = backend
         self._on_close = on_close
-        try:
-            agent = driver.get_server_info().agent
-        except (DriverError, Neo4jError, OSError) as error:
-            driver.close()
-            if on_close:
-                on_close()
-            raise GraphError(f"cannot reach the graph server at {uri}: {error}") from error
-        self.backend = "arcadedb" if "ArcadeDB" in agent else "neo4j"
 
     @classmethod
     def open(cls, settings: Settings) -> GraphConnection:
@@ -73,19 +67,18 @@ class GraphConnection:
 
     @classmethod
     def _checked(cls, driver: neo4j.Driver, database: str | None, uri: str, on_close: Callable[[], None] | None) -> GraphConnection:
+        """Verifies the server answers (and who it is) before handing out the connection."""
         try:
             driver.verify_connectivity()
-        except AuthError as error:
+            agent = driver.get_server_info().agent
+        except (AuthError, ServiceUnavailable, DriverError, Neo4jError, OSError, ValueError) as error:
             driver.close()
             if on_close:
                 on_close()
-            raise GraphError(f"the graph server at {uri} refused the credentials") from error
-        except (ServiceUnavailable, DriverError, Neo4jError, OSError, ValueError) as error:
-            driver.close()
-            if on_close:
-                on_close()
+            if isinstance(error, AuthError):
+                raise GraphError(f"the graph server at {uri} refused the credentials") from error
             raise GraphError(f"cannot reach the graph server at {uri}: {error}") from error
-        return cls(driver, database, uri, on_close)
+        return cls(driver, database, uri, "arcadedb" if "ArcadeDB" in agent else "neo4j", on_close)
 
     def read(self, query: str, parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Runs one query in a managed READ transaction and returns its rows as dicts."""

@@ -146,7 +146,6 @@ class EmbeddedServer:
             str(package / "jars" / "*"),
             f"-Darcadedb.server.rootPath={root}",
             f"-Darcadedb.server.databaseDirectory={root / 'databases'}",
-            f"-Darcadedb.server.rootPassword={password}",
             f"-Darcadedb.server.defaultDatabases={DATABASE}[{USERNAME}]",
             "-Darcadedb.server.httpIncomingHost=127.0.0.1",
             f"-Darcadedb.server.httpIncomingPort={http_port}",
@@ -156,6 +155,10 @@ class EmbeddedServer:
             f"-Darcadedb.bolt.defaultDatabase={DATABASE}",
             "com.arcadedb.server.ArcadeDBServer",
         ]
+        if not (root / "config" / "server-users.jsonl").exists():
+            # Needed at the first start only (the server then keeps a hash): later starts keep the
+            # password off the process list.
+            command.insert(-1, f"-Darcadedb.server.rootPassword={password}")
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
                 command,

@@ -71,10 +71,6 @@ UNKNOWN_NODE = Var("node")
 Scope = dict[str, Var]
 
 
-def _rule(ctx: Any) -> Any:
-    return ctx
-
-
 class SchemaChecker:
     """Checks one parse tree against ``schema``; problems collect in :attr:`problems`.
 
@@ -167,13 +163,19 @@ class SchemaChecker:
             who = f"{variable} ({owner})" if variable else owner
             self._report(codes.UNKNOWN_PROPERTY, f"property key {key} is not defined for {who}{hint}", at, key, suggestion)
 
+    def _check_keys(self, var: Var | None, keys: Iterable[str], at: Any, variable: str | None) -> None:
+        """:meth:`_check_key` for each of the keys a caller declared for a parameter."""
+        for key in sorted(keys):
+            self._check_key(var, key, at, variable)
+
     # ----------------------------------------------------------------- statements and queries
     def check(self, root: Any) -> None:
         """Checks every statement under the ``StatementsContext`` root."""
         for statement in root.statement():
             if statement.command() is not None:
                 command = statement.command()
-                text = " ".join(child.getText() for child in list(command.getChildren())[:1]).strip()
+                source = command.start.getInputStream().getText(command.start.start, command.stop.stop)
+                text = " ".join(source.split()[:2])
                 if self.read_only:
                     self._report(codes.WRITE_IN_READ_ONLY, "administration and schema commands are not allowed in read-only mode", command, text)
                 else:
@@ -272,11 +274,9 @@ class SchemaChecker:
             for item in ctx.letItem():
                 self._visit(item.expression(), scope)
                 scope = {**scope, self._name(item.variable()): self._infer(item.expression(), scope)}
-        elif isinstance(ctx, P.ForListClauseContext) if hasattr(P, "ForListClauseContext") else False:
+        elif isinstance(ctx, P.ForListClauseContext):  # Cypher 25: FOR x IN list
             self._visit_children(ctx, scope)
-            variable = ctx.variable() if hasattr(ctx, "variable") else None
-            if variable is not None:
-                scope = {**scope, self._name(variable): VALUE}
+            scope = {**scope, self._name(ctx.variable()): VALUE}
         else:
             self._visit_children(ctx, scope)
         return scope, {}
@@ -379,8 +379,7 @@ class SchemaChecker:
             return
         source = self._infer(expression, scope)
         if source.keys is not None:
-            for key in sorted(source.keys):
-                self._check_key(var, key, expression, variable)
+            self._check_keys(var, source.keys, expression, variable)
             return
         self._report(
             codes.DYNAMIC_PROPERTY,
@@ -494,8 +493,7 @@ class SchemaChecker:
         parameter = ctx.parameter()
         declared = self.parameters.get(self._name(parameter.parameterName())) if parameter is not None else None
         if declared is not None and declared.keys is not None:
-            for key in sorted(declared.keys):
-                self._check_key(var, key, parameter, variable)
+            self._check_keys(var, declared.keys, parameter, variable)
         elif writing:
             self._report(
                 codes.DYNAMIC_PROPERTY,
@@ -655,8 +653,7 @@ class SchemaChecker:
         if text.startswith("$"):
             declared = self.parameters.get(text[1:])
             if declared is not None and declared.keys is not None:
-                for key in sorted(declared.keys):
-                    self._check_key(var, key, expression, variable)
+                self._check_keys(var, declared.keys, expression, variable)
                 return
         self._report(
             codes.DYNAMIC_PROPERTY,
