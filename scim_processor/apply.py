@@ -12,7 +12,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from neo4j.exceptions import ClientError, ConstraintError, DatabaseError, Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (
+    ClientError,
+    ConstraintError,
+    DatabaseError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
 
 from .errors import GraphError, ScimError
 from .generation import Statement

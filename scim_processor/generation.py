@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cypher_builder import upsert_query
-from .errors import ScimError, invalid_syntax, invalid_value
+from .errors import invalid_syntax, invalid_value
 from .mapping import ResourceMapping, map_resource_type
 from .retrieval import GroundingContext
 from .schema import AttributeDefinition, AttributeType, Mutability, Returned, SchemaDefinition, Uniqueness

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from .graph import GraphConnection
 from .graph_schema import GraphSchema
 from .guard import CypherGuard, GuardReport
 from .mapping import derive_graph_schema, map_resource_type
-from .reader import Payload, read_paths
+from .reader import Payload
 from .resources import bundled_dir
 from .retrieval import GraphRetriever, GroundingContext, Retriever
 from .schema import SchemaSet, read_schema_dir
@@ -225,6 +226,11 @@ class ScimProcessor:
         if not isinstance(document, Mapping):
             error = ScimError(400, "invalidSyntax", "a SCIM resource must be a JSON object")
             return PayloadResult(payload.source, "rejected", error=error)
+        if payload.size is None:  # handed in as a dict, not read from a file: measure it here
+            payload.size = len(json.dumps(document, default=str).encode("utf-8"))
+        if payload.size > self.settings.max_payload_bytes:
+            detail = f"the payload is {payload.size} bytes; the limit is {self.settings.max_payload_bytes} bytes"
+            return PayloadResult(payload.source, "rejected", error=ScimError(413, None, detail))
         resource_type = None
         try:
             context = self.retriever.retrieve(document)

@@ -25,11 +25,12 @@ SUFFIXES = (".json", ".jsonl", ".ndjson")
 class Payload:
     """One payload: ``source`` is ``<file>`` or ``<file>:<n>`` (line of a JSON Lines file, or
     1-based element of an array / ListResponse); ``document`` is the parsed JSON, or None with
-    ``error`` set when it could not be read."""
+    ``error`` set when it could not be read; ``size`` is its JSON text's size in bytes, if known."""
 
     source: str
     document: Any = None
     error: ScimError | None = None
+    size: int | None = None
 
 
 def files_of(paths: Iterable[Path]) -> list[Path]:
@@ -58,7 +59,7 @@ def _parse(text: str, source: str, limit: int) -> Payload:
     if size > limit:
         return Payload(source, None, _too_large(size, limit))
     try:
-        return Payload(source, json.loads(text))
+        return Payload(source, json.loads(text), size=size)
     except json.JSONDecodeError as error:
         return Payload(source, None, invalid_syntax(f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}"))
 
@@ -92,7 +93,7 @@ def read_file(path: Path, max_payload_bytes: int) -> Iterator[Payload]:
     for number, item in enumerate(items, start=1):
         size = len(json.dumps(item).encode("utf-8"))
         source = f"{name}:{number}"
-        yield Payload(source, None, _too_large(size, max_payload_bytes)) if size > max_payload_bytes else Payload(source, item)
+        yield Payload(source, None, _too_large(size, max_payload_bytes)) if size > max_payload_bytes else Payload(source, item, size=size)
 
 
 def read_paths(paths: Iterable[Path], max_payload_bytes: int = 1_048_576) -> Iterator[Payload]:

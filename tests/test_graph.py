@@ -134,6 +134,16 @@ def test_dry_run_writes_nothing(processor: ScimProcessor) -> None:
     assert snapshot(processor) == before
 
 
+def test_payload_size_limit_holds_for_the_python_api_too(processor: ScimProcessor) -> None:
+    processor.settings.max_payload_bytes = 200
+    try:
+        result = processor.process_payload(_user("u1", "ada", title="x" * 300))
+    finally:
+        processor.settings.max_payload_bytes = 1_048_576
+    assert (result.status, result.error.status) == ("rejected", 413)
+    assert count(processor, "MATCH (u:User) RETURN count(u) AS c") == 0
+
+
 def test_first_process_on_an_empty_graph_loads_the_bundled_schemas(empty_processor: ScimProcessor) -> None:
     assert not empty_processor.schemas_loaded()
     assert empty_processor.process([_user("u1", "ada")])[0].accepted

@@ -14,8 +14,8 @@ from typing import Any
 
 from antlr4 import CommonTokenStream, InputStream, PredictionMode
 from antlr4.error.ErrorListener import ErrorListener
-from antlr4.error.ErrorStrategy import BailErrorStrategy
 from antlr4.error.Errors import ParseCancellationException
+from antlr4.error.ErrorStrategy import BailErrorStrategy
 from neo4j_guard._parser.Cypher25Lexer import Cypher25Lexer
 from neo4j_guard._parser.Cypher25Parser import Cypher25Parser
 
