@@ -24,6 +24,9 @@ from .schema_graph import SCHEMA_GRAPH, LoadReport, load_schemas
 from .validation import ScimValidator
 
 
+_SCHEMA_GRAPH_GUARD = CypherGuard(SCHEMA_GRAPH)
+
+
 @dataclass
 class PayloadResult:
     """The outcome for one payload (one line of the results file).
@@ -164,7 +167,7 @@ class ScimProcessor:
     def _check_write(self, query: str, parameters: Mapping[str, Any]) -> None:
         # The schema graph's own statements are checked against SCHEMA_GRAPH (the identity graph
         # may not be loaded yet when they run).
-        CypherGuard(SCHEMA_GRAPH).require(query, parameters=set(parameters))
+        _SCHEMA_GRAPH_GUARD.require(query, parameters=set(parameters))
 
     # ----------------------------------------------------------------- processing
     def process(
