@@ -199,11 +199,10 @@ class SchemaChecker:
         if union is None:  # Cypher 25 conditional query (WHEN ... THEN ...)
             self._visit_children(ctx, scope)
             return out
-        for single in union.singleQuery():
-            if True:
-                returned = self._single_query(single, dict(scope))
-                for name, var in returned.items():
-                    out[name] = var if name not in out or out[name] == var else VALUE
+        for single in union.singleQuery():  # each UNION branch starts from the same scope
+            returned = self._single_query(single, dict(scope))
+            for name, var in returned.items():
+                out[name] = var if name not in out or out[name] == var else VALUE
         return out
 
     def _single_query(self, ctx: Any, scope: Scope) -> Scope:
@@ -618,7 +617,7 @@ class SchemaChecker:
                 self._report(codes.UNKNOWN_PROCEDURE, f"function {name}() is not built in and not on the allowlist", name_ctx, name)
             for argument in ctx.functionArgument():
                 self._visit(argument, scope)
-        elif isinstance(ctx, P.MapComprehensionContext) or type(ctx).__name__.startswith("MapComprehension"):
+        elif isinstance(ctx, P.MapComprehensionContext):
             self._report(codes.DYNAMIC_PROPERTY, "map comprehensions read keys the schema check cannot see", ctx, ctx.getText())
         elif isinstance(ctx, P.SubqueryClauseContext):
             self._call_subquery(ctx, scope)
