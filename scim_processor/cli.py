@@ -7,6 +7,7 @@ query rejected; 2 a usage or infrastructure error, printed as one line without a
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections import Counter
 from enum import StrEnum
@@ -15,16 +16,26 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
-from .config import Settings
+from .config import load_settings
 from .errors import CypherRejectedError, ScimProcessorError
-from .graph import EmbeddedServer
-from .graph_schema import GraphSchema
+from .graph import EmbeddedServer, GraphSchema
 from .guard import CypherGuard
 from .pipeline import PayloadResult, ScimProcessor
-from .reader import files_of, read_paths
+from .stages.read import count_payloads, files_of, read_paths
 
 app = typer.Typer(help="Turn SCIM 2.0 payloads into a schema-checked identity graph.", no_args_is_help=True, add_completion=False)
 schemas_app = typer.Typer(help="The SCIM schemas in the graph.", no_args_is_help=True)
@@ -43,8 +54,34 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _finite(data: Any) -> Any:
+    """``data`` with non-finite floats (which strict JSON has no form for) as strings."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return str(data)
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(value) for value in data]
+    return data
+
+
+def strict_json(data: Any, indent: int | None = None) -> str:
+    """Strict JSON text (RFC 8259: no NaN/Infinity; other non-JSON values as strings)."""
+    try:
+        return json.dumps(data, indent=indent, default=str, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(data), indent=indent, default=str, ensure_ascii=False, allow_nan=False)
+
+
 def _json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.write(strict_json(data, indent=2) + "\n")
+
+
+class _RateColumn(ProgressColumn):
+    """Payloads per second."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="progress.data.speed")
 
 
 class _Guarded:
@@ -67,24 +104,32 @@ def process(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Results file (JSON Lines).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Generate and validate; write nothing to the graph.")] = False,
 ) -> None:
-    """Process SCIM payload files into the identity graph."""
-    settings = Settings()
+    """Process SCIM payload files into the identity graph (streamed: memory does not grow with the input)."""
     output = output or Path("scim-processor-results.jsonl")
     with _Guarded():
+        settings = load_settings()
         files = files_of(paths)
-        payloads = list(read_paths(files, settings.max_payload_bytes))
+        total = count_payloads(files)
+        payloads = read_paths(files, settings.max_payload_bytes, settings.max_file_bytes)
         counts: Counter[tuple[str, str]] = Counter()
         with ScimProcessor.open(settings) as processor, output.open("w", encoding="utf-8") as results:
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-            with Progress(*columns, console=err, transient=False, disable=not err.is_terminal and len(payloads) < 2) as progress:
-                task = progress.add_task("dry run" if dry_run else "processing", total=len(payloads))
+            columns = (
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+                _RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+            )  # fmt: skip
+            with Progress(*columns, console=err, transient=False, disable=not err.is_terminal and total < 2) as progress:
+                task = progress.add_task("dry run" if dry_run else "processing", total=total)
 
                 def done(result: PayloadResult) -> None:
-                    results.write(json.dumps(result.to_json(), ensure_ascii=False, default=str) + "\n")
+                    results.write(strict_json(result.to_json()) + "\n")
                     counts[(result.resource_type or "(unknown)", result.status)] += 1
                     progress.advance(task)
 
-                processor.process(payloads, dry_run=dry_run, on_result=done)
+                try:
+                    for _ in processor.iter_process(payloads, dry_run=dry_run, on_result=done):
+                        pass
+                finally:
+                    results.flush()
         _summary(counts, output, dry_run)
         rejected = sum(n for (_, status), n in counts.items() if status == "rejected")
     raise typer.Exit(1 if rejected else 0)
@@ -109,7 +154,7 @@ def schemas_load(
     directory: Annotated[Path | None, typer.Argument(help="Directory of schema and resource-type JSON (default: bundled schemas/).")] = None,
 ) -> None:
     """Load SCIM schemas and resource types into the graph (idempotent)."""
-    with _Guarded(), ScimProcessor.open() as processor:
+    with _Guarded(), ScimProcessor.open(load_settings()) as processor:
         report = processor.load_schemas(directory)
     out.print(
         f"schemas loaded: {len(report.loaded)}, unchanged: {len(report.unchanged)}; "
@@ -128,9 +173,7 @@ def graph_schema(
     format: Annotated[SchemaFormat, typer.Option("--format", help="structured (neo4j-graphrag JSON) or prompt text.")] = SchemaFormat.structured,
 ) -> None:
     """Print the graph schema derived from the loaded SCIM schemas."""
-    with _Guarded(), ScimProcessor.open() as processor:
-        if not processor.schemas_loaded():
-            processor.load_schemas()
+    with _Guarded(), ScimProcessor.open(load_settings()) as processor:
         schema = processor.graph_schema()
     if format == SchemaFormat.prompt:
         sys.stdout.write(schema.to_prompt() + "\n")
@@ -160,7 +203,7 @@ def cypher_run(
     """Run a read-only query (guard in read-only mode, READ transaction)."""
     with _Guarded():
         params = _parse_params(param or [])
-        with ScimProcessor.open() as processor:
+        with ScimProcessor.open(load_settings()) as processor:
             try:
                 rows = processor.run_cypher(query, params)
             except CypherRejectedError as error:
@@ -174,17 +217,15 @@ def cypher_run(
     for column in rows[0].keys() if rows else []:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(json.dumps(v, default=str) if not isinstance(v, str) else v for v in row.values()))
+        table.add_row(*(strict_json(v) if not isinstance(v, str) else v for v in row.values()))
     out.print(table)
 
 
 def _guard_for(graph_schema_file: Path | None) -> CypherGuard:
     if graph_schema_file is not None:
         return CypherGuard(GraphSchema.from_structured(json.loads(graph_schema_file.read_text(encoding="utf-8"))))
-    with ScimProcessor.open() as processor:
-        if not processor.schemas_loaded():
-            processor.load_schemas()
-        return processor.guard
+    with ScimProcessor.open(load_settings()) as processor:
+        return processor.compiled().guard
 
 
 @cypher_app.command("check")
@@ -227,7 +268,7 @@ def cypher_check(
 def db_start() -> None:
     """Start the embedded server and leave it running (commands then reuse it)."""
     with _Guarded():
-        info = EmbeddedServer(Settings().home).start(persistent=True)
+        info = EmbeddedServer(load_settings().home).start(persistent=True)
     out.print(f"embedded graph server running: {info.uri} (database {info.database}, pid {info.pid})", highlight=False)
 
 
@@ -235,7 +276,7 @@ def db_start() -> None:
 def db_stop() -> None:
     """Stop the embedded server."""
     with _Guarded():
-        stopped = EmbeddedServer(Settings().home).stop()
+        stopped = EmbeddedServer(load_settings().home).stop()
     out.print("stopped" if stopped else "not running")
 
 
@@ -243,7 +284,7 @@ def db_stop() -> None:
 def db_status(as_json: Annotated[bool, typer.Option("--json", help="Print uri, database and pid as JSON.")] = False) -> None:
     """Show whether the embedded server is running."""
     with _Guarded():
-        settings = Settings()
+        settings = load_settings()
         info = EmbeddedServer(settings.home).status()
     data = {"running": info is not None, "uri": info.uri if info else None, "database": info.database if info else None,
             "pid": info.pid if info else None, "home": str(settings.home)}  # fmt: skip

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import SettingsError
 
 
 def _default_home() -> Path:
@@ -40,6 +42,9 @@ class Settings(BaseSettings):
         batch_size: payloads written per transaction (UNWIND rows), >= 1.
         max_payload_bytes: size limit of one payload's JSON text, in bytes (413 above it).
         max_attribute_bytes: size limit of one attribute value, in UTF-8 bytes (400 invalidValue).
+        max_file_bytes: size limit of a whole-document ``.json`` file, in bytes (413 above it;
+            JSON Lines files are streamed and have none).
+        max_depth: the deepest nesting of objects and arrays a payload may have (400 invalidSyntax).
     """
 
     model_config = SettingsConfigDict(env_prefix="SCIM_PROCESSOR_", env_file=".env", extra="ignore")
@@ -48,4 +53,24 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=500, ge=1, le=10_000)
     max_payload_bytes: int = Field(default=1_048_576, ge=1)
     max_attribute_bytes: int = Field(default=65_536, ge=1)
+    max_file_bytes: int = Field(default=268_435_456, ge=1)
+    max_depth: int = Field(default=32, ge=2, le=1_000)
     graph: GraphSettings = Field(default_factory=GraphSettings)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment and ``.env``.
+
+    Raises:
+        SettingsError: a value is invalid; the message names the variable and the rule, in one line.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = "_".join(str(part) for part in item["loc"]).upper()
+            prefix = "NEO4J_" if name.startswith("GRAPH_") else "SCIM_PROCESSOR_"
+            name = name.removeprefix("GRAPH_")
+            problems.append(f"{prefix}{name}: {item['msg']}")
+        raise SettingsError("invalid setting: " + "; ".join(problems)) from None

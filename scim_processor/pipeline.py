@@ -1,30 +1,44 @@
-"""The pipeline, read → retrieve → generate → validate → apply, behind one object: :class:`ScimProcessor`."""
+"""The pipeline, read → retrieve → generate → validate → apply, behind one object: :class:`ScimProcessor`.
+
+For each payload: the retriever resolves its grounding context (stage 2), the generator
+normalises it and gives it its ``id`` (stage 3), the SCIM gate validates it (stage 4), the compiled
+schema builds its Cypher, which the guard checks, and the writer applies accepted payloads in
+batches (stage 5). Results stream out in input order.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .apply import GraphWriter, PendingWrite
 from .config import Settings
-from .errors import CypherRejectedError, GraphError, ScimError, ScimProcessorError, invalid_value
-from .generation import DeterministicGenerator, Generator, Statement
-from .graph import GraphConnection
-from .graph_schema import GraphSchema
-from .guard import CypherGuard, GuardReport
-from .mapping import derive_graph_schema, map_resource_type
-from .reader import Payload
+from .errors import (
+    CypherRejectedError,
+    GraphError,
+    InternalError,
+    InvalidSyntaxError,
+    PayloadTooLargeError,
+    ScimError,
+    ScimProcessorError,
+)
+from .graph import GraphConnection, Statement
+from .graph.graph_schema import GraphSchema
+from .graph.schema_store import LoadReport, load_schemas
+from .guard import GuardReport
+from .mapping import CompiledSchema
 from .resources import bundled_dir
-from .retrieval import GraphRetriever, GroundingContext, Retriever
-from .schema import SchemaSet, read_schema_dir
-from .schema_graph import SCHEMA_GRAPH, LoadReport, load_schemas
-from .validation import ScimValidator
+from .scim import GroundingContext, read_schema_dir
+from .stages.apply import GraphWriter, PendingWrite
+from .stages.generate import DeterministicGenerator, Generator
+from .stages.read import Payload, inspect_document
+from .stages.retrieve import FileRetriever, GraphRetriever, Retriever
+from .stages.validate import ScimValidator
 
-
-_SCHEMA_GRAPH_GUARD = CypherGuard(SCHEMA_GRAPH)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,7 +69,7 @@ class PayloadResult:
         return self.status == "accepted"
 
     def to_json(self) -> dict[str, Any]:
-        """The results-file object of the CLI contract."""
+        """The results-file object of the CLI contract (``error`` is the RFC 7644 §3.12 body)."""
         return {
             "source": self.source,
             "status": self.status,
@@ -66,18 +80,8 @@ class PayloadResult:
         }
 
 
-class SchemaSetRetriever(Retriever):
-    """Retrieves contexts from schema files instead of the graph (dry runs on an empty graph, tests)."""
-
-    def __init__(self, schema_set: SchemaSet):
-        self.schema_set = schema_set
-
-    def _context(self, payload: Mapping[str, Any]) -> GroundingContext:
-        declared = [urn.lower() for urn in payload.get("schemas") or []]
-        for rt in self.schema_set.resource_types.values():
-            if rt.schema_.lower() in declared:
-                return GroundingContext.from_schema_set(self.schema_set, rt.name)
-        raise invalid_value("'schemas' names no known resource type's core schema", "schemas")
+def _rejected(source: str, error: ScimError, resource_type: str | None = None) -> PayloadResult:
+    return PayloadResult(source, "rejected", resource_type, error=error)
 
 
 class ScimProcessor:
@@ -87,6 +91,7 @@ class ScimProcessor:
         connection: an open :class:`GraphConnection` (see :meth:`open`).
         settings: limits and batch size.
         generator: the generation stage (default: :class:`DeterministicGenerator`).
+        retriever: the retrieval stage (default: a :class:`GraphRetriever` on ``connection``).
 
     Example::
 
@@ -96,13 +101,18 @@ class ScimProcessor:
             assert result.accepted
     """
 
-    def __init__(self, connection: GraphConnection, settings: Settings | None = None, generator: Generator | None = None):
+    def __init__(
+        self,
+        connection: GraphConnection,
+        settings: Settings | None = None,
+        generator: Generator | None = None,
+        retriever: Retriever | None = None,
+    ):
         self.connection = connection
         self.settings = settings or Settings()
-        self.retriever: Retriever = GraphRetriever(connection)
+        self.retriever = retriever or GraphRetriever(connection)
         self.generator = generator or DeterministicGenerator()
         self.validator = ScimValidator(self.settings.max_attribute_bytes)
-        self._guard: CypherGuard | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> ScimProcessor:
@@ -128,46 +138,35 @@ class ScimProcessor:
     def load_schemas(self, directory: Path | None = None) -> LoadReport:
         """Loads the schema and resource-type files of ``directory`` (default: the bundled ``schemas/``).
 
+        The files are compiled first, so a schema that breaks the mapping rule writes nothing.
+
         Raises:
             scim_processor.errors.SchemaDefinitionError: a file is invalid.
             scim_processor.errors.GraphError: the server failed.
         """
-        schema_set = read_schema_dir(directory or bundled_dir("schemas"))
-        for name in schema_set.resource_types:  # the mapping rule must hold before anything is written
-            map_resource_type(GroundingContext.from_schema_set(schema_set, name))
-        report = load_schemas(self.connection, schema_set, self._check_write)
-        if isinstance(self.retriever, GraphRetriever):
-            self.retriever.refresh()
-        self._guard = None
+        compiled = CompiledSchema.compile(read_schema_dir(directory or bundled_dir("schemas")))
+        report = load_schemas(self.connection, compiled)
+        self.retriever.refresh()
         return report
 
     def schemas_loaded(self) -> bool:
-        """True if the schema graph has at least one resource type."""
-        return bool(self.retriever.catalog()) if isinstance(self.retriever, GraphRetriever) else True
+        """True if the retriever's source (the schema graph) holds at least one resource type."""
+        self.retriever.refresh()
+        return self.retriever.loaded()
+
+    def compiled(self) -> CompiledSchema:
+        """The compiled schema of the loaded schemas (loading the bundled ones into an empty graph first)."""
+        if not self.schemas_loaded():
+            self.load_schemas()
+        return self.retriever.compiled()
 
     def contexts(self) -> list[GroundingContext]:
         """The grounding context of every loaded resource type."""
-        if isinstance(self.retriever, GraphRetriever):
-            return [self.retriever.context_for(row["name"]) for row in self.retriever.catalog()]
-        assert isinstance(self.retriever, SchemaSetRetriever)
-        names = self.retriever.schema_set.resource_types
-        return [GroundingContext.from_schema_set(self.retriever.schema_set, name) for name in names]
+        return list(self.compiled().contexts.values())
 
     def graph_schema(self) -> GraphSchema:
         """The graph schema derived from the loaded SCIM schemas, plus the schema graph's own."""
-        return GraphSchema.union([derive_graph_schema(self.contexts()), SCHEMA_GRAPH])
-
-    @property
-    def guard(self) -> CypherGuard:
-        """The Cypher guard for the current graph schema (rebuilt after a schema load)."""
-        if self._guard is None:
-            self._guard = CypherGuard(self.graph_schema())
-        return self._guard
-
-    def _check_write(self, query: str, parameters: Mapping[str, Any]) -> None:
-        # The schema graph's own statements are checked against SCHEMA_GRAPH (the identity graph
-        # may not be loaded yet when they run).
-        _SCHEMA_GRAPH_GUARD.require(query, parameters=set(parameters))
+        return self.compiled().graph_schema
 
     # ----------------------------------------------------------------- processing
     def process(
@@ -180,7 +179,7 @@ class ScimProcessor:
         """Processes payloads; accepted ones are written in batches (not in a dry run).
 
         Args:
-            payloads: :class:`~scim_processor.reader.Payload` objects or plain SCIM JSON dicts.
+            payloads: :class:`~scim_processor.stages.read.Payload` objects or plain SCIM JSON dicts.
             dry_run: generate and validate everything, write nothing.
             on_result: called with each result once it is final (for progress and streaming).
 
@@ -199,57 +198,71 @@ class ScimProcessor:
         dry_run: bool = False,
         on_result: Callable[[PayloadResult], None] | None = None,
     ) -> Iterator[PayloadResult]:
-        """Like :meth:`process`, yielding results batch by batch (bounded memory)."""
-        if not dry_run and isinstance(self.retriever, GraphRetriever) and not self.retriever.catalog():
-            self.load_schemas()
-        if dry_run and isinstance(self.retriever, GraphRetriever) and not self.retriever.catalog():
-            self.retriever = SchemaSetRetriever(read_schema_dir(bundled_dir("schemas")))
-        if isinstance(self.retriever, GraphRetriever):
-            self.retriever.refresh()
-        writer = GraphWriter(self.connection, self.guard, self.settings.batch_size)
+        """Like :meth:`process`, yielding results batch by batch (memory bounded by the batch size).
+
+        On an empty graph, a real run loads the bundled schemas first; a dry run reads them
+        from the files for this run only and writes nothing.
+        """
+        retriever = self._run_retriever(dry_run)
+        compiled = retriever.compiled()
+        writer = GraphWriter(self.connection, compiled.guard, self.settings.batch_size)
         batch: list[PayloadResult] = []
         for number, item in enumerate(payloads, start=1):
             payload = item if isinstance(item, Payload) else Payload(f"<payload {number}>", item)
-            batch.append(self._prepare(payload))
+            batch.append(self._prepare(payload, retriever, compiled))
             if len(batch) >= self.settings.batch_size:
                 yield from self._finish(batch, writer, dry_run, on_result)
                 batch = []
         if batch:
             yield from self._finish(batch, writer, dry_run, on_result)
 
+    def _run_retriever(self, dry_run: bool) -> Retriever:
+        if self.schemas_loaded():
+            return self.retriever
+        if dry_run:
+            return FileRetriever(bundled_dir("schemas"))
+        self.load_schemas()
+        return self.retriever
+
     def process_payload(self, document: Mapping[str, Any], source: str = "<payload>", *, dry_run: bool = False) -> PayloadResult:
         """Processes one SCIM resource (a dict) and returns its result."""
         return self.process([Payload(source, document)], dry_run=dry_run)[0]
 
-    def _prepare(self, payload: Payload) -> PayloadResult:
-        """Retrieve, generate and validate one payload; nothing is written here."""
+    def _prepare(self, payload: Payload, retriever: Retriever, compiled: CompiledSchema) -> PayloadResult:
+        """Retrieve, generate, validate and build the Cypher of one payload; nothing is written here."""
         if payload.error is not None:
-            return PayloadResult(payload.source, "rejected", error=payload.error)
-        document = payload.document
-        if not isinstance(document, Mapping):
-            error = ScimError(400, "invalidSyntax", "a SCIM resource must be a JSON object")
-            return PayloadResult(payload.source, "rejected", error=error)
-        if payload.size is None:  # handed in as a dict, not read from a file: measure it here
-            payload.size = len(json.dumps(document, default=str).encode("utf-8"))
-        if payload.size > self.settings.max_payload_bytes:
-            detail = f"the payload is {payload.size} bytes; the limit is {self.settings.max_payload_bytes} bytes"
-            return PayloadResult(payload.source, "rejected", error=ScimError(413, None, detail))
+            return _rejected(payload.source, payload.error)
         resource_type = None
         try:
-            context = self.retriever.retrieve(document)
+            if payload.document is not None:  # None: over the size limit, left unparsed by the reader
+                inspect_document(payload.document, self.settings.max_depth)
+            self._check_size(payload)
+            if not isinstance(payload.document, Mapping):
+                raise InvalidSyntaxError("a SCIM resource must be a JSON object")
+            context = retriever.retrieve(payload.document)
             resource_type = context.resource_type.name
-            generation = self.generator.generate(document, context)
+            generation = self.generator.generate(payload.document, context)
             self.validator.validate(generation.resource, context)
-            for statement in generation.statements:
-                self.guard.require(statement.query, parameters=set(statement.parameters))
+            statements = compiled.statements(resource_type, generation.resource)
+            for statement in statements:
+                compiled.guard.require(statement.query, parameters=set(statement.parameters))
         except ScimError as error:
-            return PayloadResult(payload.source, "rejected", resource_type, error=error)
+            return _rejected(payload.source, error, resource_type)
         except CypherRejectedError as error:
-            detail = f"the generated Cypher did not pass the guard: {error}"
-            return PayloadResult(payload.source, "rejected", resource_type, error=ScimError(500, None, detail))
-        return PayloadResult(
-            payload.source, "accepted", resource_type, generation.resource, generation.statements, None, generation.warnings
-        )
+            return _rejected(payload.source, InternalError(f"the generated Cypher did not pass the guard: {error}"), resource_type)
+        except (RecursionError, ValueError, TypeError) as error:  # a payload must never sink the run
+            log.warning("%s: unexpected %s: %s", payload.source, type(error).__name__, error)
+            return _rejected(payload.source, InternalError(f"the payload could not be processed: {type(error).__name__}"), resource_type)
+        resource = generation.resource
+        return PayloadResult(payload.source, "accepted", resource_type, resource, statements, None, generation.warnings)
+
+    def _check_size(self, payload: Payload) -> None:
+        """The one place of the per-payload size limit (413, RFC 7644 §3.12)."""
+        if payload.size is None:  # handed in as a dict, not read from a file: measure it here
+            payload.size = len(json.dumps(payload.document, default=str).encode("utf-8", "surrogatepass"))
+        if payload.size > self.settings.max_payload_bytes:
+            limit = self.settings.max_payload_bytes
+            raise PayloadTooLargeError(f"the payload is {payload.size} bytes; the limit is {limit} bytes")
 
     def _finish(
         self,
@@ -275,7 +288,7 @@ class ScimProcessor:
     # ----------------------------------------------------------------- Cypher
     def check_cypher(self, query: str, *, read_only: bool = False, parameters: Any = None) -> GuardReport:
         """The guard's report on ``query`` against the derived graph schema."""
-        return self.guard.check(query, read_only=read_only, parameters=parameters)
+        return self.compiled().guard.check(query, read_only=read_only, parameters=parameters)
 
     def run_cypher(self, query: str, parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Runs a read-only query: it must pass the guard in read-only mode, and runs in a READ transaction.
@@ -284,7 +297,7 @@ class ScimProcessor:
             CypherRejectedError: the guard rejected it.
             scim_processor.errors.GraphError: the server failed.
         """
-        self.guard.require(query, read_only=True, parameters=dict(parameters or {}))
+        self.compiled().guard.require(query, read_only=True, parameters=dict(parameters or {}))
         try:
             return self.connection.read(query, parameters or {})
         except ScimProcessorError:

@@ -1,5 +1,8 @@
 """Fixtures: a real graph server for the session, and a processor on a wiped graph per test.
 
+Tests under ``tests/integration`` and ``tests/e2e`` get the ``graph`` marker automatically, so
+``pytest -m "not graph"`` runs the unit tests alone, without a server.
+
 The ``graph_settings`` fixture is parametrised over backends: the embedded ArcadeDB server
 (started in its own temporary directory on free ports), and Neo4j 5 in a testcontainers
 container when a Docker engine answers (skipped with the reason otherwise). ``NEO4J_URI`` set
@@ -14,16 +17,22 @@ from pathlib import Path
 
 import pytest
 
-from scim_processor import ScimProcessor, Settings
+from scim_processor import CompiledSchema, FileRetriever, ScimProcessor, Settings
 from scim_processor.config import GraphSettings
 from scim_processor.graph import EmbeddedServer, GraphConnection
-from scim_processor.pipeline import SchemaSetRetriever
 from scim_processor.resources import bundled_dir
-from scim_processor.retrieval import GroundingContext
-from scim_processor.schema import SchemaSet, read_schema_dir
+from scim_processor.scim import GroundingContext, SchemaSet, read_schema_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+_GRAPH_DIRS = ("integration", "e2e", "faults")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks every test under tests/integration, tests/e2e and tests/faults with ``graph``."""
+    for item in items:
+        if any(part in _GRAPH_DIRS for part in Path(str(item.fspath)).relative_to(ROOT / "tests").parts[:-1]):
+            item.add_marker(pytest.mark.graph)
 
 
 def _docker_engine() -> str | None:
@@ -99,18 +108,24 @@ def schema_set() -> SchemaSet:
 
 
 @pytest.fixture(scope="session")
-def file_retriever(schema_set: SchemaSet) -> SchemaSetRetriever:
+def compiled(schema_set: SchemaSet) -> CompiledSchema:
+    """The bundled schemas, compiled (what every stage asks)."""
+    return CompiledSchema.compile(schema_set)
+
+
+@pytest.fixture(scope="session")
+def file_retriever() -> FileRetriever:
     """A retriever reading the schema files (for unit tests that need no server)."""
-    return SchemaSetRetriever(schema_set)
+    return FileRetriever(bundled_dir("schemas"))
 
 
 @pytest.fixture(scope="session")
-def user_context(schema_set: SchemaSet) -> GroundingContext:
+def user_context(compiled: CompiledSchema) -> GroundingContext:
     """The User grounding context from the files."""
-    return GroundingContext.from_schema_set(schema_set, "User")
+    return compiled.contexts["User"]
 
 
 @pytest.fixture(scope="session")
-def group_context(schema_set: SchemaSet) -> GroundingContext:
+def group_context(compiled: CompiledSchema) -> GroundingContext:
     """The Group grounding context from the files."""
-    return GroundingContext.from_schema_set(schema_set, "Group")
+    return compiled.contexts["Group"]

@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scim_processor.graph_schema import GraphSchema
-from scim_processor.mapping import derive_graph_schema
+from scim_processor.graph import GraphSchema
+from scim_processor.mapping import CompiledSchema
 from scim_processor.resources import bundled_dir
-from scim_processor.retrieval import GroundingContext
-from scim_processor.schema import read_schema_dir
-from scim_processor.schema_graph import SCHEMA_GRAPH
+from scim_processor.scim import read_schema_dir
 
 HERE = Path(__file__).resolve().parent
 
 
 def scim_graph_schema() -> GraphSchema:
     """The graph schema derived from the bundled SCIM schemas (as `scim-processor graph-schema` prints it)."""
-    schema_set = read_schema_dir(bundled_dir("schemas"))
-    contexts = [GroundingContext.from_schema_set(schema_set, name) for name in schema_set.resource_types]
-    return GraphSchema.union([derive_graph_schema(contexts), SCHEMA_GRAPH])
+    return CompiledSchema.compile(read_schema_dir(bundled_dir("schemas"))).graph_schema
 
 
 def movies_graph_schema() -> GraphSchema:

@@ -70,12 +70,9 @@ def test_allowlisted_procedures_and_functions() -> None:
     assert guard.check("MATCH (p:Person) RETURN apoc.text.other(p.name)").codes == ["unknown_procedure"]
 
 
-def test_the_generated_upsert_queries_pass_the_guard(user_context, group_context) -> None:
-    from scim_processor.cypher_builder import upsert_query
-    from scim_processor.mapping import map_resource_type
-
-    for context in (user_context, group_context):
-        assert GUARDS["scim"].check(upsert_query(map_resource_type(context)), parameters={"rows"}).valid
+def test_the_generated_upsert_queries_pass_the_guard(compiled) -> None:
+    for query in compiled.upserts.values():
+        assert GUARDS["scim"].check(query, parameters={"rows"}).valid
 
 
 def test_the_project_cypher_files_pass_the_guard() -> None:

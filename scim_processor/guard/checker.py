@@ -22,7 +22,7 @@ from typing import Any
 from antlr4 import ParserRuleContext
 from antlr4.tree.Tree import TerminalNode
 
-from ..graph_schema import GraphSchema
+from ..graph.graph_schema import GraphSchema
 from . import report as codes
 from .parser import Parser as P
 from .report import Position, Problem

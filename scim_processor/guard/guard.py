@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import CypherRejectedError
-from ..graph_schema import GraphSchema
+from ..graph.graph_schema import GraphSchema
 from . import report as codes
 from .checker import VALUE, SchemaChecker, Var
 from .parser import CypherSyntaxError, parse

@@ -1,7 +1,9 @@
-"""Stage 3, generation: payload + grounding context → normalised SCIM JSON and the Cypher that applies it.
+"""Stage 3, generation: payload + grounding context → normalised SCIM JSON (with its ``id``).
 
-The :class:`DeterministicGenerator` is schema-guided: everything it knows of the schema comes
-from the :class:`~scim_processor.retrieval.GroundingContext`. It
+The Cypher that applies a resource is generated after validation, from the compiled schema
+(:meth:`scim_processor.mapping.CompiledSchema.statements`): generation proper only decides what
+the resource *is*. The :class:`DeterministicGenerator` is schema-guided: everything it knows of the
+schema comes from the :class:`~scim_processor.scim.GroundingContext`. It
 
 - spells attribute names as the schema does (names are case-insensitive, RFC 7643 §2.1) and
   schema URNs as they are registered;
@@ -14,7 +16,6 @@ from the :class:`~scim_processor.retrieval.GroundingContext`. It
 - gives the resource a stable ``id`` when the payload has none (UUIDv5 of the resource type and
   ``externalId``, else of the first required server-unique attribute, else the first required
   one: ``userName`` for User, ``displayName`` for Group), so re-running a file is idempotent;
-- produces one parameterised upsert statement per resource (:mod:`scim_processor.cypher_builder`).
 
 Type, required, canonicalValues and size checks are the validation stage's; structural errors
 (unknown attributes, an object where a string belongs) are raised here.
@@ -28,26 +29,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cypher_builder import upsert_query
-from .errors import invalid_syntax, invalid_value
-from .mapping import ResourceMapping, map_resource_type
-from .retrieval import GroundingContext
-from .schema import AttributeDefinition, AttributeType, Mutability, Returned, SchemaDefinition, Uniqueness
+from ..errors import InvalidSyntaxError, InvalidValueError, attribute_path
+from ..scim import AttributeDefinition, AttributeType, GroundingContext, SchemaDefinition, Uniqueness
 
 ID_NAMESPACE = uuid.UUID("6f0d3a52-7d0e-4c36-9a8e-5c1f3c2b7a10")
 COMMON_ATTRIBUTES = ("id", "externalId", "meta")  # RFC 7643 §3.1
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One Cypher statement: its text and its parameters (values only ever travel here)."""
-
-    query: str
-    parameters: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"query": ..., "parameters": ...}``, as in the results file."""
-        return {"query": self.query, "parameters": self.parameters}
 
 
 @dataclass
@@ -56,16 +42,12 @@ class Generation:
 
     Attributes:
         resource_type: the resource type name.
-        resource: the normalised SCIM JSON.
-        row: the ``$rows`` element of the upsert statement.
-        statements: the Cypher that applies the resource (one upsert, one row).
+        resource: the normalised SCIM JSON, ``schemas`` and ``id`` first.
         warnings: what was left out and why (readOnly values, secrets).
     """
 
     resource_type: str
     resource: dict[str, Any]
-    row: dict[str, Any]
-    statements: list[Statement]
     warnings: list[str] = field(default_factory=list)
 
 
@@ -73,14 +55,15 @@ class Generator(ABC):
     """Turns a payload and its grounding context into a :class:`Generation`. Subclasses implement :meth:`_generate`."""
 
     def generate(self, payload: Mapping[str, Any], context: GroundingContext) -> Generation:
-        """Generates normalised SCIM JSON and Cypher for ``payload``.
+        """Generates the normalised SCIM JSON of ``payload``.
 
         Raises:
-            ScimError: 400 invalidSyntax for unknown attributes or a structure the schema does not
-                allow (the detail names the attribute).
+            InvalidSyntaxError: 400 for unknown attributes or a structure the schema does not allow
+                (the detail and ``attribute`` name the attribute).
+            InvalidValueError: 400 if no ``id`` can be given to the resource.
         """
         if not isinstance(payload, Mapping):
-            raise invalid_syntax("a SCIM resource must be a JSON object")
+            raise InvalidSyntaxError("a SCIM resource must be a JSON object")
         return self._generate(payload, context)
 
     @abstractmethod
@@ -89,27 +72,14 @@ class Generator(ABC):
 
 
 class DeterministicGenerator(Generator):
-    """The schema-guided generator (no model). Mappings and queries are cached per context version."""
-
-    def __init__(self) -> None:
-        self._mappings: dict[tuple[str, str], tuple[ResourceMapping, str]] = {}
-
-    def mapping(self, context: GroundingContext) -> tuple[ResourceMapping, str]:
-        """The resource type's mapping and upsert query (cached per resource type and version)."""
-        key = (context.resource_type.name, context.version)
-        if key not in self._mappings:
-            mapping = map_resource_type(context)
-            self._mappings[key] = (mapping, upsert_query(mapping))
-        return self._mappings[key]
+    """The schema-guided generator (no model)."""
 
     def _generate(self, payload: Mapping[str, Any], context: GroundingContext) -> Generation:
         warnings: list[str] = []
         resource = normalise(payload, context, warnings)
-        mapping, query = self.mapping(context)
-        row = graph_row(resource, context, mapping)
-        resource["id"] = row["id"]
+        resource["id"] = stable_id(resource, context)
         ordered = {"schemas": resource.pop("schemas"), "id": resource.pop("id"), **resource}
-        return Generation(context.resource_type.name, ordered, row, [Statement(query, {"rows": [row]})], warnings)
+        return Generation(context.resource_type.name, ordered, warnings)
 
 
 def normalise(payload: Mapping[str, Any], context: GroundingContext, warnings: list[str]) -> dict[str, Any]:
@@ -119,14 +89,14 @@ def normalise(payload: Mapping[str, Any], context: GroundingContext, warnings: l
         ``{"schemas": [...], "id"?: ..., "externalId"?: ..., <core attributes>, <extension URN>: {...}}``.
 
     Raises:
-        ScimError: 400 invalidSyntax for an attribute or schema URN the context does not define.
+        InvalidSyntaxError: 400 for an attribute or schema URN the context does not define.
     """
     core = context.core
     declared = {context.core.id, *context.declared}
     resource: dict[str, Any] = {}
     for key, value in payload.items():
         if not isinstance(key, str):
-            raise invalid_syntax("attribute names must be strings")
+            raise InvalidSyntaxError("attribute names must be strings")
         lowered = key.lower()
         if lowered == "schemas":
             continue
@@ -142,77 +112,83 @@ def normalise(payload: Mapping[str, Any], context: GroundingContext, warnings: l
             if value is None:
                 continue
             if not isinstance(value, Mapping):
-                raise invalid_syntax(f"{extension.id} must be a JSON object of its attributes", extension.id)
+                raise InvalidSyntaxError(f"{extension.id} must be a JSON object of its attributes", extension.id)
             declared.add(extension.id)
-            values = _normalise_attributes(value, extension, f"{extension.id}:", warnings)
+            values = _normalise_attributes(value, extension, warnings)
             if values:
                 resource[extension.id] = values
             continue
         attribute = core.attribute(key)
         if attribute is None:
-            raise invalid_syntax(
+            raise InvalidSyntaxError(
                 f"unknown attribute {key!r}: resource type {context.resource_type.name} has no such attribute "
                 f"in {core.id} nor in a registered extension",
                 key,
             )
-        normalised = _normalise_value(value, attribute, attribute.name, warnings)
+        normalised = _normalise_value(value, attribute, [attribute.name], None, warnings)
         if normalised is not None:
             resource[attribute.name] = normalised
     schemas = [core.id] + [ext.id for ext in context.extensions if ext.id in declared]
     return {"schemas": schemas, **resource}
 
 
-def _normalise_attributes(
-    values: Mapping[str, Any], schema: SchemaDefinition, prefix: str, warnings: list[str]
-) -> dict[str, Any]:
+def _normalise_attributes(values: Mapping[str, Any], schema: SchemaDefinition, warnings: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
         attribute = schema.attribute(str(key))
         if attribute is None:
-            raise invalid_syntax(f"unknown attribute {key!r} in {schema.id}", f"{prefix}{key}")
-        normalised = _normalise_value(value, attribute, prefix + attribute.name, warnings)
+            raise InvalidSyntaxError(f"unknown attribute {key!r} in {schema.id}", attribute_path([str(key)], schema.id))
+        normalised = _normalise_value(value, attribute, [attribute.name], schema.id, warnings)
         if normalised is not None:
             out[attribute.name] = normalised
     return out
 
 
-def _normalise_value(value: Any, attribute: AttributeDefinition, path: str, warnings: list[str]) -> Any:
-    """One attribute's value normalised, or None when it is unassigned or not kept."""
+def _normalise_value(
+    value: Any, attribute: AttributeDefinition, parts: list[str | int], schema: str | None, warnings: list[str]
+) -> Any:
+    """One attribute's value normalised, or None when it is unassigned or not kept (rule 6 of the mapping)."""
     if value is None:
         return None
-    if attribute.mutability == Mutability.READ_ONLY:
-        warnings.append(f"{path}: readOnly, ignored (RFC 7644 §3.3)")
-        return None
-    if attribute.mutability == Mutability.WRITE_ONLY or attribute.returned == Returned.NEVER:
-        warnings.append(f"{path}: {attribute.mutability.value}, returned {attribute.returned.value}: not stored")
+    path = attribute_path(parts, schema)
+    reason = attribute.not_stored_reason()
+    if reason is not None:
+        warnings.append(f"{path}: {reason}")
         return None
     if attribute.multi_valued:
         items = value if isinstance(value, list) else [value]
-        out = [_normalise_single(item, attribute, path, warnings) for item in items if item is not None]
+        out = [
+            _normalise_single(item, attribute, [*parts, index], schema, warnings)
+            for index, item in enumerate(items)
+            if item is not None
+        ]
         out = [item for item in out if item not in (None, {})]
         return out or None
     if isinstance(value, list):
-        raise invalid_syntax(f"{path} is single-valued; a list was given", path)
-    return _normalise_single(value, attribute, path, warnings)
+        raise InvalidSyntaxError(f"{path} is single-valued; a list was given", path)
+    return _normalise_single(value, attribute, parts, schema, warnings)
 
 
-def _normalise_single(value: Any, attribute: AttributeDefinition, path: str, warnings: list[str]) -> Any:
+def _normalise_single(
+    value: Any, attribute: AttributeDefinition, parts: list[str | int], schema: str | None, warnings: list[str]
+) -> Any:
+    path = attribute_path(parts, schema)
     if attribute.type == AttributeType.COMPLEX:
         if isinstance(value, str) and attribute.sub_attribute("value") is not None:
             value = {"value": value}  # Entra: "manager": "<id>"; OneLogin-style bare strings
         if not isinstance(value, Mapping):
-            raise invalid_syntax(f"{path} is complex: a JSON object of its sub-attributes is required", path)
+            raise InvalidSyntaxError(f"{path} is complex: a JSON object of its sub-attributes is required", path)
         out: dict[str, Any] = {}
         for key, sub_value in value.items():
             sub = attribute.sub_attribute(str(key))
             if sub is None:
-                raise invalid_syntax(f"unknown sub-attribute {key!r} of {path}", f"{path}.{key}")
-            normalised = _normalise_value(sub_value, sub, f"{path}.{sub.name}", warnings)
+                raise InvalidSyntaxError(f"unknown sub-attribute {key!r} of {path}", attribute_path([*parts, str(key)], schema))
+            normalised = _normalise_value(sub_value, sub, [*parts, sub.name], schema, warnings)
             if normalised is not None:
                 out[sub.name] = normalised
         return out or None
     if isinstance(value, (Mapping, list)):
-        raise invalid_syntax(f"{path} is a {attribute.type.value}; a JSON {type(value).__name__} was given", path)
+        raise InvalidSyntaxError(f"{path} is a {attribute.type.value}; a JSON {type(value).__name__} was given", path)
     if attribute.canonical_values and isinstance(value, str):
         for canonical in attribute.canonical_values:
             if canonical.lower() == value.lower():
@@ -224,12 +200,12 @@ def stable_id(resource: Mapping[str, Any], context: GroundingContext) -> str:
     """The resource's ``id``: the payload's, else a UUIDv5 (see the module docstring).
 
     Raises:
-        ScimError: 400 invalidValue if ``id`` is not a non-empty string, or no attribute to derive one from.
+        InvalidValueError: 400 if ``id`` is not a non-empty string, or there is no attribute to derive one from.
     """
     given = resource.get("id")
     if given is not None:
         if not isinstance(given, str) or not given.strip():
-            raise invalid_value("id must be a non-empty string", "id")
+            raise InvalidValueError("id must be a non-empty string", "id")
         return given
     name = context.resource_type.name
     external = resource.get("externalId")
@@ -242,42 +218,7 @@ def stable_id(resource: Mapping[str, Any], context: GroundingContext) -> str:
         if isinstance(value, str) and value:
             key = value if attribute.case_exact else value.lower()
             return str(uuid.uuid5(ID_NAMESPACE, f"{name}:{attribute.name}:{key}"))
-    raise invalid_value(f"{name} has no id, externalId or required attribute to identify it", "id")
+    raise InvalidValueError(f"{name} has no id, externalId or required attribute to identify it", "id")
 
 
-def graph_row(resource: Mapping[str, Any], context: GroundingContext, mapping: ResourceMapping) -> dict[str, Any]:
-    """The ``$rows`` element of the upsert: every row key of the mapping, null where unassigned."""
-
-    def lookup(schema: str, path: tuple[str, ...]) -> Any:
-        node: Any = resource
-        if schema and schema != context.core.id:
-            node = resource.get(schema) or {}
-        for part in path:
-            if not isinstance(node, Mapping):
-                return None
-            node = node.get(part)
-        return node
-
-    row: dict[str, Any] = {"id": stable_id(resource, context)}
-    for prop in mapping.properties:
-        if prop.key != "id":
-            row[prop.key] = lookup(prop.schema, prop.path)
-    for child in mapping.children:
-        items = lookup(child.schema, (child.attribute,)) or []
-        row[child.attribute] = [
-            {p.key: item.get(p.key) for p in child.properties} for item in items if isinstance(item, Mapping)
-        ]
-    for ref in mapping.references:
-        found = lookup(ref.schema, (ref.attribute,))
-        items = found if isinstance(found, list) else ([found] if found else [])
-        for target in ref.targets:
-            row[ref.row_key(target)] = []
-        for item in items:
-            if not isinstance(item, Mapping) or not isinstance(item.get("value"), str):
-                continue
-            kind = item.get("type") if item.get("type") in ref.targets else ref.targets[0]
-            row[ref.row_key(kind)].append(item["value"])
-    return row
-
-
-__all__ = ["DeterministicGenerator", "Generation", "Generator", "Statement"]
+__all__ = ["DeterministicGenerator", "Generation", "Generator", "normalise", "stable_id"]

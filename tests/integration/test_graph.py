@@ -8,7 +8,7 @@ from pathlib import Path
 
 from scim_processor import ScimProcessor
 from scim_processor.resources import bundled_dir
-from scim_processor.retrieval import GroundingContext
+from scim_processor.scim import GroundingContext
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -62,7 +62,7 @@ def test_changed_schema_replaces_the_old_one_cleanly(processor: ScimProcessor, t
     acme = "urn:example:scim:schemas:extension:acme:2.0:User"
     assert count(processor, "MATCH (:ScimSchema {id: $urn})-[:HAS_ATTRIBUTE]->(a:ScimAttribute) RETURN count(a) AS c", urn=acme) == 4
     assert count(processor, "MATCH (a:ScimAttribute) WHERE a.id STARTS WITH $p RETURN count(a) AS c", p=acme + ":projects") == 0
-    assert "projects" not in [a.name for a in processor.retriever.context_for("User").extensions[1].attributes]
+    assert "projects" not in [a.name for a in processor.compiled().contexts["User"].extensions[1].attributes]
 
 
 # ------------------------------------------------------------------ retrieval
@@ -76,8 +76,9 @@ def test_retrieved_context_equals_the_schema_files(processor: ScimProcessor, sch
 
 
 def test_retrieval_is_cached_per_schema_version(processor: ScimProcessor) -> None:
-    first = processor.retriever.context_for("User")
-    assert processor.retriever.context_for("User") is first
+    first = processor.compiled()
+    processor.retriever.refresh()
+    assert processor.compiled() is first  # same schema version: not read or compiled again
 
 
 # ------------------------------------------------------------------ apply
@@ -100,7 +101,7 @@ def test_users_groups_emails_and_manager_land_in_the_graph(processor: ScimProces
 
 
 def test_rerunning_the_same_payloads_leaves_the_same_graph(processor: ScimProcessor) -> None:
-    from scim_processor.reader import read_paths
+    from scim_processor.stages.read import read_paths
     from tests.conftest import EXAMPLES
 
     processor.process(read_paths([EXAMPLES]))

@@ -5,14 +5,25 @@ from __future__ import annotations
 import pytest
 
 from scim_processor.errors import ScimError
-from scim_processor.generation import DeterministicGenerator
+from scim_processor.stages.generate import DeterministicGenerator
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
-def generate(retriever, payload):
-    return DeterministicGenerator().generate(payload, retriever.retrieve(payload))
+class Generated:
+    """The generation of one payload, with the row its Cypher writes."""
+
+    def __init__(self, retriever, payload):
+        context = retriever.retrieve(payload)
+        generation = DeterministicGenerator().generate(payload, context)
+        self.resource, self.warnings = generation.resource, generation.warnings
+        self.statements = retriever.compiled().statements(generation.resource_type, generation.resource)
+        self.row = self.statements[0].parameters["rows"][0]
+
+
+def generate(retriever, payload) -> Generated:
+    return Generated(retriever, payload)
 
 
 def test_attribute_names_are_case_insensitive_and_spelled_as_the_schema(file_retriever) -> None:
@@ -64,10 +75,16 @@ def test_unknown_attribute_is_invalid_syntax_naming_it(file_retriever) -> None:
     assert "DETACH DELETE" in caught.value.detail
 
 
-def test_undeclared_extension_schema_is_invalid_value(file_retriever) -> None:
+def test_undeclared_extension_schema_is_invalid_syntax(file_retriever) -> None:
     with pytest.raises(ScimError) as caught:
         generate(file_retriever, {"schemas": [CORE, "urn:example:unknown:2.0:User"], "userName": "x"})
-    assert caught.value.scim_type == "invalidValue"
+    assert (caught.value.scim_type, caught.value.attribute) == ("invalidSyntax", "schemas")
+
+
+def test_positions_in_multi_valued_attributes_use_one_notation(file_retriever) -> None:
+    with pytest.raises(ScimError) as caught:
+        generate(file_retriever, {"schemas": [CORE], "userName": "x", "emails": [{"value": "a"}, {"value": "b", "colour": 1}]})
+    assert caught.value.attribute == "emails[1].colour"
 
 
 def test_stable_id_from_user_name_or_external_id(file_retriever) -> None:

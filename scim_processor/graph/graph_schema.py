@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SchemaDefinitionError
+from ..errors import SchemaDefinitionError
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Rows of the same upsert query are merged into one ``UNWIND $rows`` statement of at most
 ``batch_size`` rows. A batch is atomic. If the server refuses a batch (a uniqueness constraint,
 say), the batch is retried one payload per transaction so that only the offending payloads are
-rejected (409 uniqueness) and the rest are written; nothing half-written stays behind.
+rejected (409 uniqueness) and the rest are written; nothing half-written stays behind. A value
+the driver cannot send (it should never pass validation) rejects its payload the same way.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from neo4j.exceptions import (
     SessionExpired,
 )
 
-from .errors import GraphError, ScimError
-from .generation import Statement
-from .graph import GraphConnection
-from .guard import CypherGuard
+from ..errors import GraphError, InvalidValueError, ScimError, UniquenessError
+from ..graph import GraphConnection, Statement
+from ..guard import CypherGuard
+
+_REFUSED = (ClientError, DatabaseError, TypeError, ValueError, OverflowError)  # the server's or the Bolt packer's
 
 
 @dataclass
@@ -70,11 +72,11 @@ class GraphWriter:
                 rows = [row for item in chunk for row in item.statement.parameters["rows"]]
                 try:
                     self._send(query, rows)
-                except (ClientError, ConstraintError, DatabaseError):
+                except _REFUSED:
                     for item in chunk:
                         try:
                             self._send(query, item.statement.parameters["rows"])
-                        except (ClientError, DatabaseError) as error:
+                        except _REFUSED as error:
                             failures[item.index] = _scim_error(error)
         return failures
 
@@ -83,7 +85,7 @@ class GraphWriter:
             self.connection.write([(query, {"rows": rows})])
         except (ServiceUnavailable, SessionExpired) as error:
             raise GraphError(f"the graph server went away: {error}") from error
-        except (ClientError, DatabaseError):
+        except _REFUSED:
             raise
         except Neo4jError as error:
             raise GraphError(f"the graph server failed: {error}") from error
@@ -93,14 +95,15 @@ class GraphWriter:
 _INDEX = re.compile(r"index '(\w+)\[(\w+)\]'|label `(\w+)` and property `(\w+)`")
 
 
-def _scim_error(error: Neo4jError) -> ScimError:
+def _scim_error(error: Exception) -> ScimError:
     message = getattr(error, "message", None) or str(error)
     code = getattr(error, "code", "") or ""
     if isinstance(error, ConstraintError) or "Constraint" in code or "Duplicated key" in message:
         found = _INDEX.search(message)
         if found:
             label, key = (found.group(1), found.group(2)) if found.group(1) else (found.group(3), found.group(4))
-            detail = f"{key} is already used by another {label} (RFC 7643 §2.2 uniqueness)"
-            return ScimError(409, "uniqueness", detail, key)
-        return ScimError(409, "uniqueness", f"a uniqueness constraint refused the resource: {message}")
-    return ScimError(400, "invalidValue", f"the graph refused the resource: {message}")
+            return UniquenessError(f"{key} is already used by another {label} (RFC 7643 §2.2 uniqueness)", key)
+        return UniquenessError(f"a uniqueness constraint refused the resource: {message}")
+    if not isinstance(error, Neo4jError):
+        return InvalidValueError(f"a value cannot be stored in the graph: {error}")
+    return InvalidValueError(f"the graph refused the resource: {message}")

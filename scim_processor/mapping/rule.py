@@ -19,7 +19,12 @@ Given a resource type's grounding context (its core schema and schema extensions
    attribute name (``emails`` → ``Email``, ``addresses`` → ``Address``), linked by
    ``HAS_<SINGULAR>`` (``HAS_EMAIL``), with one property key per sub-attribute.
 6. Attributes that are never returned or write-only (``password``) and readOnly attributes
-   (``groups``, ``meta``) are not stored (RFC 7644 §3.3, RFC 7643 §7).
+   (``groups``, ``meta``) are not stored (RFC 7644 §3.3, RFC 7643 §7):
+   :meth:`~scim_processor.scim.AttributeDefinition.not_stored_reason` says which.
+
+Uniqueness: ``id`` of every resource label, and every single-valued simple attribute whose
+``uniqueness`` is ``server`` or ``global`` (``userName``), is marked ``unique`` and gets a
+uniqueness constraint.
 
 Graph types: string, reference, binary and dateTime → STRING (dateTime as its RFC 3339 text);
 boolean → BOOLEAN; integer → INTEGER; decimal → FLOAT; multi-valued simple → LIST.
@@ -29,14 +34,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from .errors import SchemaDefinitionError
-from .graph_schema import GraphSchema
-from .schema import AttributeDefinition, AttributeType, Mutability, Returned
-
-if TYPE_CHECKING:
-    from .retrieval import GroundingContext
+from ..errors import SchemaDefinitionError
+from ..graph.graph_schema import GraphSchema
+from ..scim import AttributeDefinition, AttributeType, GroundingContext, Uniqueness
 
 # Relationship type and direction of the two RFC 7643 reference attributes; outgoing=False means
 # the edge goes from the referenced resource to the resource holding the attribute.
@@ -65,12 +66,14 @@ class PropertyMapping:
         schema: the schema URN the attribute belongs to.
         path: attribute names from the resource (``("name", "givenName")``).
         graph_type: the property's type in the graph schema.
+        unique: True if a uniqueness constraint holds it (``id``, ``userName``).
     """
 
     key: str
     schema: str
     path: tuple[str, ...]
     graph_type: str
+    unique: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,9 +151,7 @@ def upper_snake(name: str) -> str:
 
 def is_stored(attribute: AttributeDefinition) -> bool:
     """False for what rule 6 leaves out: readOnly, writeOnly and never-returned attributes."""
-    return not (
-        attribute.mutability in (Mutability.READ_ONLY, Mutability.WRITE_ONLY) or attribute.returned == Returned.NEVER
-    )
+    return attribute.not_stored_reason() is None
 
 
 def reference_targets(attribute: AttributeDefinition, resource_types: tuple[str, ...]) -> tuple[str, ...]:
@@ -184,7 +185,7 @@ def map_resource_type(context: GroundingContext) -> ResourceMapping:
     """
     label = context.resource_type.name
     properties = [
-        PropertyMapping("id", "", ("id",), "STRING"),
+        PropertyMapping("id", "", ("id",), "STRING", unique=True),
         PropertyMapping("externalId", "", ("externalId",), "STRING"),
     ]
     children: list[ChildMapping] = []
@@ -217,17 +218,15 @@ def map_resource_type(context: GroundingContext) -> ResourceMapping:
                     if is_stored(sub) and sub.name != "$ref"
                 )
             else:
-                properties.append(PropertyMapping(attribute.name, schema.id, (attribute.name,), _graph_type(attribute)))
-    seen: dict[str, str] = {}
+                unique = not attribute.multi_valued and attribute.uniqueness != Uniqueness.NONE
+                properties.append(
+                    PropertyMapping(attribute.name, schema.id, (attribute.name,), _graph_type(attribute), unique)
+                )
+    seen: set[str] = set()
     row_keys = [p.key for p in properties] + [c.attribute for c in children]
     row_keys += [ref.row_key(target) for ref in references for target in ref.targets]
     for key in row_keys:
         if key in seen:
             raise SchemaDefinitionError(f"resource type {label}: two attributes map to property key {key!r}")
-        seen[key] = key
+        seen.add(key)
     return ResourceMapping(context.resource_type.name, label, tuple(properties), tuple(children), tuple(references))
-
-
-def derive_graph_schema(contexts: list[GroundingContext]) -> GraphSchema:
-    """The identity graph's schema: the union of every resource type's mapping."""
-    return GraphSchema.union(map_resource_type(context).graph_schema() for context in contexts)

@@ -1,31 +1,35 @@
-"""Stage 0: the SCIM schemas as a graph (schema, attribute, sub-attribute and resource-type nodes).
+"""The schema graph: SCIM schemas, attributes, sub-attributes and resource types as nodes, loaded and read back.
 
 Nodes and relationships::
 
     (:ScimResourceType {name, endpoint, description, schema})
         -[:HAS_CORE_SCHEMA]->(:ScimSchema {id, name, description, version})
-        -[:HAS_EXTENSION {required}]->(:ScimSchema)
+        -[:HAS_EXTENSION {required, position}]->(:ScimSchema)
     (:ScimSchema)-[:HAS_ATTRIBUTE]->(:ScimAttribute)-[:HAS_SUB_ATTRIBUTE]->(:ScimAttribute)
 
 A ``ScimAttribute`` carries every RFC 7643 §7 characteristic, its ``id`` in RFC 7644 §3.10
 notation (``urn:...:User:name.givenName``) and its ``position`` in the definition. Loading is
 idempotent: an unchanged schema (same ``version`` fingerprint) is skipped, a changed one has its
-attribute nodes replaced in one transaction.
+attribute nodes replaced in one transaction. :func:`read_schema_set` is the inverse: it reads
+the schema set back with ``cypher/retrieve_*.cypher`` (the retrieval stage's graph queries).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import resources
-from .graph import GraphConnection
+from neo4j.exceptions import ConstraintError
+
+from .. import resources
+from ..scim import AttributeDefinition, ResourceTypeDefinition, SchemaDefinition, SchemaSet
+from .connection import GraphConnection
 from .graph_schema import GraphSchema
-from .mapping import map_resource_type
-from .schema import AttributeDefinition, SchemaDefinition, SchemaSet, Uniqueness
+from .statement import Statement
 
-Statement = tuple[str, dict[str, Any]]
+if TYPE_CHECKING:
+    from ..mapping import CompiledSchema
 
 _ATTRIBUTE_PROPS = {
     "id": "STRING", "schema": "STRING", "name": "STRING", "path": "STRING", "position": "INTEGER",
@@ -100,95 +104,112 @@ def schema_statements(schema: SchemaDefinition) -> list[Statement]:
     top, subs = attribute_rows(schema)
     key = {"schemaId": schema.id}
     return [
-        (resources.cypher("schema_delete_sub_attributes"), key),
-        (resources.cypher("schema_delete_attributes"), key),
-        (
+        Statement(resources.cypher("schema_delete_sub_attributes"), key),
+        Statement(resources.cypher("schema_delete_attributes"), key),
+        Statement(
             resources.cypher("schema_merge"),
             {**key, "name": schema.name, "description": schema.description, "version": schema.version},
         ),
-        (resources.cypher("schema_create_attributes"), {**key, "attributes": top}),
-        (resources.cypher("schema_create_sub_attributes"), {"attributes": subs}),
+        Statement(resources.cypher("schema_create_attributes"), {**key, "attributes": top}),
+        Statement(resources.cypher("schema_create_sub_attributes"), {"attributes": subs}),
     ]
 
 
 def resource_type_statements(schema_set: SchemaSet) -> Iterator[Statement]:
     """The statements that merge every resource type and link it to its schemas."""
     for rt in schema_set.resource_types.values():
-        yield resources.cypher("resource_type_merge"), {
+        yield Statement(resources.cypher("resource_type_merge"), {
             "name": rt.name, "endpoint": rt.endpoint, "description": rt.description, "schema": rt.schema_,
-        }  # fmt: skip
-        yield resources.cypher("resource_type_link_core"), {"name": rt.name, "schema": rt.schema_}
+        })  # fmt: skip
+        yield Statement(resources.cypher("resource_type_link_core"), {"name": rt.name, "schema": rt.schema_})
         extensions = [
             {"schema": ext.schema_, "required": ext.required, "position": position}
             for position, ext in enumerate(rt.schema_extensions)
         ]
-        yield resources.cypher("resource_type_link_extensions"), {"name": rt.name, "extensions": extensions}
+        yield Statement(resources.cypher("resource_type_link_extensions"), {"name": rt.name, "extensions": extensions})
 
 
-def constraint_statements(schema_set: SchemaSet) -> list[tuple[str, str]]:
-    """(name, DDL) of every uniqueness constraint: schema-graph keys, each resource label's ``id``,
-    and each stored single-valued attribute whose ``uniqueness`` is server or global (``userName``).
+def load_schemas(connection: GraphConnection, compiled: CompiledSchema) -> LoadReport:
+    """Loads ``compiled.schema_set`` into the graph: uniqueness constraints ensured, changed schemas
+    replaced, unchanged ones skipped, resource types merged. Every statement passes ``compiled.guard`` first.
 
-    The DDL is the Neo4j 5 form, which ArcadeDB also runs; it is the only server DDL the project has.
-    """
-    from .retrieval import GroundingContext
-
-    keys: list[tuple[str, str]] = [("ScimSchema", "id"), ("ScimAttribute", "id"), ("ScimResourceType", "name")]
-    for name in schema_set.resource_types:
-        context = GroundingContext.from_schema_set(schema_set, name)
-        mapping = map_resource_type(context)
-        keys.append((mapping.label, "id"))
-        for prop in mapping.properties:
-            schema = schema_set.schemas.get(prop.schema)
-            attribute = schema.attribute(prop.path[0]) if schema and len(prop.path) == 1 else None
-            if attribute and not attribute.multi_valued and attribute.uniqueness != Uniqueness.NONE:
-                keys.append((mapping.label, prop.key))
-    statements = []
-    for label, key in dict.fromkeys(keys):
-        name = f"scim_{label}_{key}_unique".lower()
-        statements.append((name, f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{key} IS UNIQUE"))
-    return statements
-
-
-def load_schemas(
-    connection: GraphConnection,
-    schema_set: SchemaSet,
-    check: Callable[[str, dict[str, Any]], None] | None = None,
-) -> LoadReport:
-    """Loads ``schema_set`` into the graph: changed schemas replaced, unchanged ones skipped,
-    resource types merged, uniqueness constraints ensured.
-
-    Args:
-        connection: the graph.
-        schema_set: from :func:`scim_processor.schema.read_schema_dir`.
-        check: called with each statement before it is sent (the Cypher guard); raises to stop.
-
-    Returns:
-        A :class:`LoadReport`.
+    Safe under concurrency: two processes loading the same schemas at once may collide on a
+    MERGE of the same key (ArcadeDB raises ConstraintError instead of waiting); the load is
+    idempotent, so it is run again, up to three times.
 
     Raises:
         scim_processor.errors.GraphError: the server failed.
         scim_processor.errors.CypherRejectedError: the guard rejected a statement.
     """
+    for attempt in range(3):
+        try:
+            return _load(connection, compiled)
+        except ConstraintError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load(connection: GraphConnection, compiled: CompiledSchema) -> LoadReport:
     report = LoadReport()
-    for name, ddl in constraint_statements(schema_set):
-        connection.run_schema(ddl)
-        report.constraints.append(name)
-    for schema in schema_set.schemas.values():
+    for constraint in compiled.constraints:
+        connection.run_schema(constraint.ddl)
+        report.constraints.append(constraint.name)
+    for schema in compiled.schema_set.schemas.values():
         rows = connection.read(resources.cypher("schema_version"), {"schemaId": schema.id})
         if rows and rows[0]["version"] == schema.version:
             report.unchanged.append(schema.id)
             continue
-        statements = schema_statements(schema)
-        for query, params in statements:
-            if check:
-                check(query, params)
-        connection.write(statements)
+        _write_checked(connection, compiled, schema_statements(schema))
         report.loaded.append(schema.id)
-    statements = list(resource_type_statements(schema_set))
-    for query, params in statements:
-        if check:
-            check(query, params)
-    connection.write(statements)
-    report.resource_types = list(schema_set.resource_types)
+    _write_checked(connection, compiled, list(resource_type_statements(compiled.schema_set)))
+    report.resource_types = list(compiled.schema_set.resource_types)
     return report
+
+
+def _write_checked(connection: GraphConnection, compiled: CompiledSchema, statements: list[Statement]) -> None:
+    for statement in statements:
+        compiled.guard.require(statement.query, parameters=statement.parameters)
+    connection.write(statements)
+
+
+def read_catalog(connection: GraphConnection) -> list[dict[str, Any]]:
+    """The resource types in the schema graph (name, endpoint, description, schema, version, extensions), by name."""
+    return connection.read(resources.cypher("retrieve_catalog"))
+
+
+def read_schema_set(connection: GraphConnection, catalog: list[dict[str, Any]]) -> SchemaSet:
+    """The schema set stored in the graph, for the resource types of ``catalog`` (see :func:`read_catalog`)."""
+    urns = list(dict.fromkeys(urn for entry in catalog for urn in [entry["schema"], *(e["schema"] for e in entry["extensions"])]))
+    rows = connection.read(resources.cypher("retrieve_schemas"), {"schemaIds": urns})
+    schemas = {row["id"]: SchemaDefinition.model_validate(_schema_json(row)) for row in rows}
+    resource_types = {
+        entry["name"]: ResourceTypeDefinition.model_validate(
+            {
+                "name": entry["name"],
+                "endpoint": entry["endpoint"],
+                "description": entry["description"] or "",
+                "schema": entry["schema"],
+                "schemaExtensions": [{"schema": e["schema"], "required": bool(e["required"])} for e in entry["extensions"]],
+            }
+        )
+        for entry in catalog
+    }
+    return SchemaSet(schemas=schemas, resource_types=resource_types)
+
+
+def _schema_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A schema-graph row → RFC 7643 §7 JSON (graph property keys are the JSON names)."""
+
+    def attribute(node: Mapping[str, Any]) -> dict[str, Any]:
+        data = {key: value for key, value in node.items() if value is not None and key not in ("id", "schema", "path", "position")}
+        if "subAttributes" in data:
+            data["subAttributes"] = [attribute(sub) for sub in sorted(data["subAttributes"], key=lambda s: s["position"])]
+        return data
+
+    return {
+        "id": row["id"],
+        "name": row["name"] or "",
+        "description": row["description"] or "",
+        "attributes": [attribute(node) for node in row["attributes"]],
+    }

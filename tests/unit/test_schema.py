@@ -9,7 +9,7 @@ import pytest
 from scim2_models import EnterpriseUser, Group, User
 
 from scim_processor.errors import SchemaDefinitionError
-from scim_processor.schema import AttributeType, Mutability, Returned, Uniqueness, read_schema_dir
+from scim_processor.scim.schema import AttributeType, Mutability, Returned, Uniqueness, read_schema_dir
 
 CHARACTERISTICS = ("type", "multiValued", "required", "caseExact", "mutability", "returned", "uniqueness", "canonicalValues", "referenceTypes")
 

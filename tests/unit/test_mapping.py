@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scim_processor.cypher_builder import ident, upsert_query
-from scim_processor.mapping import map_resource_type, singular, upper_snake
+from scim_processor.mapping.cypher import ident, upsert_query
+from scim_processor.mapping.rule import map_resource_type, singular, upper_snake
 
 
 def test_singular_and_upper_snake() -> None:

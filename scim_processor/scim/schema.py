@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import SchemaDefinitionError
+from ..errors import SchemaDefinitionError
 
 SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
@@ -94,6 +94,19 @@ class AttributeDefinition(_Model):
         if value != "$ref" and not ATTRNAME.match(value):
             raise ValueError(f"attribute name {value!r} does not match RFC 7643 §2.1 ATTRNAME")
         return value
+
+    def not_stored_reason(self) -> str | None:
+        """Why the mapping does not store this attribute's values (rule 6), or None if it does.
+
+        readOnly values are set by the service provider and SHALL be ignored in requests
+        (RFC 7644 §3.3); writeOnly or never-returned values (``password``) are secrets that are
+        never read back (RFC 7643 §7), so they are not kept either.
+        """
+        if self.mutability == Mutability.READ_ONLY:
+            return "readOnly, ignored (RFC 7644 §3.3)"
+        if self.mutability == Mutability.WRITE_ONLY or self.returned == Returned.NEVER:
+            return f"{self.mutability.value}, returned {self.returned.value}: not stored (RFC 7643 §7)"
+        return None
 
     def sub_attribute(self, name: str) -> AttributeDefinition | None:
         """The sub-attribute called ``name``, matched case-insensitively (RFC 7643 §2.1)."""
@@ -178,10 +191,25 @@ class ResourceTypeDefinition(_Model):
 
 
 class SchemaSet(_Model):
-    """Every schema and resource type of a ``schemas/`` directory, keyed by URN and by name."""
+    """Every schema and resource type of a ``schemas/`` directory (or of the schema graph), keyed by URN and by name."""
 
     schemas: dict[str, SchemaDefinition]
     resource_types: dict[str, ResourceTypeDefinition]
+
+    @property
+    def version(self) -> str:
+        """A 16-hex-digit fingerprint of the resource types and the schemas they name.
+
+        The same content gives the same fingerprint whether it was read from files or from the
+        schema graph; it keys everything compiled from the set.
+        """
+        parts = [
+            [rt.name, rt.endpoint, rt.description, rt.schema_, [[e.schema_, e.required] for e in rt.schema_extensions]]
+            for rt in sorted(self.resource_types.values(), key=lambda rt: rt.name)
+        ]
+        versions = sorted((urn, schema.version) for urn, schema in self.schemas.items())
+        text = json.dumps([parts, versions])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def read_schema_dir(directory: Path) -> SchemaSet:

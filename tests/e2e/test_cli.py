@@ -47,7 +47,9 @@ def test_process_examples_then_query_the_graph(env, tmp_path: Path) -> None:
         got = by_source[source]
         assert got["status"] == want["status"], (source, got["error"])
         if want["status"] == "rejected":
-            assert (got["error"]["status"], got["error"]["scimType"]) == (want["httpStatus"], want["scimType"]), source
+            error = got["error"]  # the RFC 7644 §3.12 body: status is a JSON string
+            assert error["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"], source
+            assert (int(error["status"]), error.get("scimType")) == (want["httpStatus"], want["scimType"]), source
             assert got["error"]["detail"]
         else:
             assert got["cypher"] and got["resource"]["schemas"] and got["error"] is None

@@ -1,4 +1,4 @@
-"""Pure builders: a :class:`~scim_processor.mapping.ResourceMapping` → the Cypher that upserts it.
+"""Pure builders: a :class:`~scim_processor.mapping.rule.ResourceMapping` → the Cypher that upserts it, and the constraint DDL.
 
 As in Cartography, the ingestion query is derived from a declared schema rather than written by
 hand. Every value travels in the ``$rows`` parameter; the query text holds only labels,
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .mapping import ResourceMapping
+from .rule import ResourceMapping
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -56,3 +56,16 @@ def upsert_query(mapping: ResourceMapping) -> str:
             )
     lines.append("RETURN count(n) AS written")
     return "\n".join(lines)
+
+
+def constraint_name(label: str, key: str) -> str:
+    """The name of the uniqueness constraint on ``(label, key)``: ``scim_<label>_<key>_unique``, lower-cased."""
+    return f"scim_{label}_{key}_unique".lower()
+
+
+def constraint_ddl(label: str, key: str) -> str:
+    """The uniqueness-constraint DDL for ``(label, key)``.
+
+    The Neo4j 5 form, which ArcadeDB also runs; it is the only server DDL the project has.
+    """
+    return f"CREATE CONSTRAINT {constraint_name(label, key)} IF NOT EXISTS FOR (n:{ident(label)}) REQUIRE n.{ident(key)} IS UNIQUE"

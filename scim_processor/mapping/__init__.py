@@ -1,0 +1,9 @@
+"""The SCIM → graph mapping: the one rule, the pure Cypher builders, and the compiled schema that holds them."""
+
+from .compiled import CompiledSchema, Constraint
+from .rule import ChildMapping, PropertyMapping, ReferenceMapping, ResourceMapping, map_resource_type
+
+__all__ = [
+    "ChildMapping", "CompiledSchema", "Constraint", "PropertyMapping", "ReferenceMapping", "ResourceMapping",
+    "map_resource_type",
+]  # fmt: skip

@@ -1,0 +1,1 @@
+"""The pipeline stages, one module each: read → retrieve → generate → validate → apply."""

@@ -1,0 +1,201 @@
+"""Stage 1, read: SCIM payload files → payloads, each with the source it came from, as a stream.
+
+Accepted inputs: a ``.json`` file holding one resource, a JSON array of resources, or a SCIM
+``ListResponse`` (RFC 7644 §3.4.2, as HR exports and ``GET /Users`` produce); a ``.jsonl`` /
+``.ndjson`` file with one resource per line; or a directory of such files (recursively, in name
+order). JSON Lines files are read line by line (split on ``\\n`` only, each line decoded as UTF-8
+on its own), so memory stays bounded and a bad line rejects that line, not the file.
+
+Nothing here raises for bad content: a payload that cannot be read carries its SCIM error
+(400 ``invalidSyntax``) instead. Strict JSON (RFC 8259): ``NaN`` and ``Infinity`` are not numbers
+(RFC 7643 §2.3.3); strings must be valid Unicode; nesting is bounded (:func:`inspect_document`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ..errors import InvalidSyntaxError, InvalidValueError, ScimError
+
+LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SUFFIXES = (".json", ".jsonl", ".ndjson")
+LINE_SUFFIXES = (".jsonl", ".ndjson")
+
+
+@dataclass
+class Payload:
+    """One payload.
+
+    Attributes:
+        source: ``<file>``, ``<file>:<line>`` (JSON Lines, 1-based) or ``<file>:<n>`` (1-based
+            element of an array / ListResponse), or a caller-given name.
+        document: the parsed JSON, or None when it could not be read (``error`` set) or was
+            not parsed because it is over the size limit (``size`` set).
+        error: the SCIM error of a payload that could not be read.
+        size: the size of its JSON text in bytes, if known.
+    """
+
+    source: str
+    document: Any = None
+    error: ScimError | None = None
+    size: int | None = None
+
+
+def files_of(paths: Iterable[Path]) -> list[Path]:
+    """The payload files named by ``paths`` (directories expanded recursively, sorted).
+
+    Raises:
+        FileNotFoundError: a path does not exist.
+    """
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or directory: {path}")
+    return found
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number (RFC 8259 §6, RFC 7643 §2.3.3)")
+
+
+def loads(text: str | bytes) -> Any:
+    """Strict JSON: like :func:`json.loads`, refusing ``NaN`` / ``Infinity``.
+
+    Raises:
+        InvalidSyntaxError: not JSON, a non-finite number, or nested too deeply for the parser.
+    """
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as error:
+        raise InvalidSyntaxError(f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+    except UnicodeDecodeError as error:
+        raise InvalidSyntaxError(f"not UTF-8 text: byte {error.start}: {error.reason}") from None
+    except RecursionError:
+        raise InvalidSyntaxError("the JSON is nested too deeply to read") from None
+    except ValueError as error:
+        raise InvalidSyntaxError(str(error)) from None
+
+
+def _parse(data: bytes, source: str, limit: int) -> Payload:
+    if len(data) > limit:
+        return Payload(source, None, size=len(data))  # the size check rejects it (413) without parsing
+    try:
+        return Payload(source, loads(data.decode("utf-8")), size=len(data))
+    except UnicodeDecodeError as error:
+        return Payload(source, None, InvalidSyntaxError(f"not UTF-8 text: byte {error.start}: {error.reason}"))
+    except InvalidSyntaxError as error:
+        return Payload(source, None, error)
+
+
+def _read_lines(path: Path, limit: int) -> Iterator[Payload]:
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):  # binary lines end at b"\n" only
+            if line.strip():
+                yield _parse(line.rstrip(b"\r\n"), f"{path}:{number}", limit)
+
+
+def read_file(path: Path, max_payload_bytes: int, max_file_bytes: int) -> Iterator[Payload]:
+    """The payloads of one file (see the module docstring), lazily.
+
+    Args:
+        path: the file.
+        max_payload_bytes: payloads above this are not parsed (the pipeline rejects them: 413).
+        max_file_bytes: a whole-document ``.json`` file above this is rejected unread (413);
+            JSON Lines files have no such limit (they are streamed).
+    """
+    name = str(path)
+    if path.suffix.lower() in LINE_SUFFIXES:
+        try:
+            yield from _read_lines(path, max_payload_bytes)
+        except OSError as error:
+            yield Payload(name, None, InvalidSyntaxError(f"cannot read the file: {error.strerror or error}"))
+        return
+    try:
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            yield Payload(name, None, size=size)
+            return
+        data = path.read_bytes()
+    except OSError as error:
+        yield Payload(name, None, InvalidSyntaxError(f"cannot read the file: {error.strerror or error}"))
+        return
+    whole = _parse(data, name, max(max_payload_bytes, max_file_bytes))
+    document = whole.document
+    items: list[Any] | None = None
+    if isinstance(document, list):
+        items = document
+    elif isinstance(document, dict) and LIST_RESPONSE_URN in (document.get("schemas") or []):
+        resources = document.get("Resources") or []
+        items = resources if isinstance(resources, list) else None
+    if items is None:
+        if whole.error is None and len(data) > max_payload_bytes:
+            whole = Payload(name, None, size=len(data))
+        yield whole
+        return
+    for number, item in enumerate(items, start=1):
+        yield Payload(f"{name}:{number}", item)
+
+
+def read_paths(paths: Iterable[Path], max_payload_bytes: int = 1_048_576, max_file_bytes: int = 268_435_456) -> Iterator[Payload]:
+    """Every payload of every file under ``paths``, in order, lazily.
+
+    Raises:
+        FileNotFoundError: a path does not exist (before anything is read).
+    """
+    for path in files_of(paths):
+        yield from read_file(path, max_payload_bytes, max_file_bytes)
+
+
+def count_payloads(paths: Iterable[Path]) -> int:
+    """A quick estimate of how many payloads ``paths`` hold (lines of JSON Lines files, 1 per other file), for progress bars."""
+    total = 0
+    for path in paths:
+        if path.suffix.lower() not in LINE_SUFFIXES:
+            total += 1
+            continue
+        with path.open("rb") as handle:
+            total += sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    return total
+
+
+def inspect_document(document: Any, max_depth: int) -> None:
+    """Checks what JSON parsing lets through but SCIM cannot store: nesting, Unicode, numbers.
+
+    Walks the document without recursion, so any depth is safe to inspect.
+
+    Raises:
+        InvalidSyntaxError: nested deeper than ``max_depth`` objects/arrays; a string or member
+            name with a lone UTF-16 surrogate (not Unicode text, RFC 8259 §8.2).
+        InvalidValueError: a non-finite number (NaN, ±Infinity: not JSON numbers, RFC 7643 §2.3.3).
+    """
+    stack: list[tuple[Any, int, str]] = [(document, 1, "")]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > max_depth:
+                raise InvalidSyntaxError(f"{path or 'the payload'} is nested deeper than {max_depth} levels", path or None)
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _check_text(key, path)
+                stack.append((item, depth + 1, f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)))
+        elif isinstance(value, str):
+            _check_text(value, path)
+        elif isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            raise InvalidValueError(f"{path}: {value} is not a JSON number (RFC 7643 §2.3.3)", path)
+
+
+def _check_text(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        where = path or "a member name"
+        raise InvalidSyntaxError(f"{where}: invalid Unicode (lone surrogate at character {error.start})", path or None) from None
