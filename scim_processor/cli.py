@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -90,7 +90,7 @@ class _Guarded:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, error: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, error: BaseException | None, tb: Any) -> Literal[False]:
         if error is None or isinstance(error, (typer.Exit, SystemExit, KeyboardInterrupt)):
             return False
         if isinstance(error, (ScimProcessorError, OSError, ValueError)):
@@ -164,6 +164,8 @@ def schemas_load(
 
 
 class SchemaFormat(StrEnum):
+    """The output formats of ``graph-schema``."""
+
     structured = "structured"
     prompt = "prompt"
 
@@ -231,7 +233,9 @@ def _guard_for(graph_schema_file: Path | None) -> CypherGuard:
 @cypher_app.command("check")
 def cypher_check(
     query: Annotated[str | None, typer.Argument(help="The Cypher query to check.")] = None,
-    graph_schema_file: Annotated[Path | None, typer.Option("--graph-schema", help="Structured graph-schema JSON (default: derived from the loaded SCIM schemas).")] = None,
+    graph_schema_file: Annotated[
+        Path | None, typer.Option("--graph-schema", help="Structured graph-schema JSON (default: derived from the loaded SCIM schemas).")
+    ] = None,
     read_only: Annotated[bool, typer.Option("--read-only", help="Reject every write.")] = False,
     batch: Annotated[Path | None, typer.Option("--batch", help='JSON Lines of {"id", "query", "read_only"}.')] = None,
 ) -> None:
@@ -253,8 +257,7 @@ def cypher_check(
                 invalid += not report.valid
                 sys.stdout.write(json.dumps({"id": item.get("id"), "valid": report.valid, "errors": [p.to_json() for p in report.problems]}) + "\n")
             raise typer.Exit(1 if invalid else 0)
-        assert query is not None
-        report = guard.check(query, read_only=read_only)
+        report = guard.check(query or "", read_only=read_only)
     if report.valid:
         out.print("valid")
         raise typer.Exit(0)

@@ -130,8 +130,10 @@ def resource_type_statements(schema_set: SchemaSet) -> Iterator[Statement]:
 
 
 def load_schemas(connection: GraphConnection, compiled: CompiledSchema) -> LoadReport:
-    """Loads ``compiled.schema_set`` into the graph: uniqueness constraints ensured, changed schemas
-    replaced, unchanged ones skipped, resource types merged. Every statement passes ``compiled.guard`` first.
+    """Loads ``compiled.schema_set`` into the graph; every statement passes ``compiled.guard`` first.
+
+    Uniqueness constraints are ensured, changed schemas replaced, unchanged ones skipped,
+    resource types merged.
 
     Safe under concurrency: two processes loading the same schemas at once may collide on a
     MERGE of the same key (ArcadeDB raises ConstraintError instead of waiting); the load is

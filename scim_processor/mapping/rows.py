@@ -45,6 +45,6 @@ def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema
         for item in items:
             if not isinstance(item, Mapping) or not isinstance(item.get("value"), str):
                 continue
-            kind = item.get("type") if item.get("type") in ref.targets else ref.targets[0]
-            row[ref.row_key(kind)].append(item["value"])
+            kind = item.get("type")
+            row[ref.row_key(kind if isinstance(kind, str) and kind in ref.targets else ref.targets[0])].append(item["value"])
     return row

@@ -97,25 +97,13 @@ def normalise(payload: Mapping[str, Any], context: GroundingContext, warnings: l
     for key, value in payload.items():
         if not isinstance(key, str):
             raise InvalidSyntaxError("attribute names must be strings")
-        lowered = key.lower()
-        if lowered == "schemas":
-            continue
-        if lowered in ("id", "externalid"):
-            if value is not None:
-                resource["id" if lowered == "id" else "externalId"] = value
-            continue
-        if lowered == "meta":
-            warnings.append("meta: readOnly, ignored (RFC 7644 §3.3)")
+        if _common_attribute(key, value, resource, warnings):
             continue
         extension = context.extension(key) if ":" in key else None
         if extension is not None:
-            if value is None:
-                continue
-            if not isinstance(value, Mapping):
-                raise InvalidSyntaxError(f"{extension.id} must be a JSON object of its attributes", extension.id)
-            declared.add(extension.id)
-            values = _normalise_attributes(value, extension, warnings)
+            values = _normalise_extension(value, extension, warnings)
             if values:
+                declared.add(extension.id)
                 resource[extension.id] = values
             continue
         attribute = core.attribute(key)
@@ -130,6 +118,25 @@ def normalise(payload: Mapping[str, Any], context: GroundingContext, warnings: l
             resource[attribute.name] = normalised
     schemas = [core.id] + [ext.id for ext in context.extensions if ext.id in declared]
     return {"schemas": schemas, **resource}
+
+
+def _common_attribute(key: str, value: Any, resource: dict[str, Any], warnings: list[str]) -> bool:
+    """Handles ``schemas`` and the RFC 7643 §3.1 common attributes; False if ``key`` is none of them."""
+    lowered = key.lower()
+    if lowered in ("id", "externalid"):
+        if value is not None:
+            resource["id" if lowered == "id" else "externalId"] = value
+    elif lowered == "meta":
+        warnings.append("meta: readOnly, ignored (RFC 7644 §3.3)")
+    return lowered in ("schemas", "id", "externalid", "meta")
+
+
+def _normalise_extension(value: Any, extension: SchemaDefinition, warnings: list[str]) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidSyntaxError(f"{extension.id} must be a JSON object of its attributes", extension.id)
+    return _normalise_attributes(value, extension, warnings)
 
 
 def _normalise_attributes(values: Mapping[str, Any], schema: SchemaDefinition, warnings: list[str]) -> dict[str, Any]:

@@ -1,9 +1,9 @@
-"""Stage 1, read: SCIM payload files → payloads, each with the source it came from, as a stream.
+r"""Stage 1, read: SCIM payload files → payloads, each with the source it came from, as a stream.
 
 Accepted inputs: a ``.json`` file holding one resource, a JSON array of resources, or a SCIM
 ``ListResponse`` (RFC 7644 §3.4.2, as HR exports and ``GET /Users`` produce); a ``.jsonl`` /
 ``.ndjson`` file with one resource per line; or a directory of such files (recursively, in name
-order). JSON Lines files are read line by line (split on ``\\n`` only, each line decoded as UTF-8
+order). JSON Lines files are read line by line (split on ``\n`` only, each line decoded as UTF-8
 on its own), so memory stays bounded and a bad line rejects that line, not the file.
 
 Nothing here raises for bad content: a payload that cannot be read carries its SCIM error
