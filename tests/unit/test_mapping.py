@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scim_processor.mapping.cypher import ident, upsert_query
-from scim_processor.mapping.rule import map_resource_type, singular, upper_snake
+from scim_processor.mapping.cypher import ident
+from scim_processor.mapping.rule import singular, upper_snake
 
 
 def test_singular_and_upper_snake() -> None:
@@ -14,8 +14,8 @@ def test_singular_and_upper_snake() -> None:
     assert upper_snake("phoneNumber") == "PHONE_NUMBER"
 
 
-def test_user_mapping(user_context) -> None:
-    mapping = map_resource_type(user_context)
+def test_user_mapping(compiled) -> None:
+    mapping = compiled.mappings["User"]
     keys = [p.key for p in mapping.properties]
     assert keys[:3] == ["id", "externalId", "userName"]
     assert "name_givenName" in keys and "employeeNumber" in keys and "clearanceLevel" in keys
@@ -29,9 +29,9 @@ def test_user_mapping(user_context) -> None:
     assert (manager.attribute, manager.relationship_type, manager.outgoing, manager.targets) == ("manager", "REPORTS_TO", True, ("User",))
 
 
-def test_graph_schema_of_user_and_group(user_context, group_context) -> None:
-    user = map_resource_type(user_context).graph_schema()
-    group = map_resource_type(group_context).graph_schema()
+def test_graph_schema_of_user_and_group(compiled) -> None:
+    user = compiled.mappings["User"].graph_schema()
+    group = compiled.mappings["Group"].graph_schema()
     assert ("User", "REPORTS_TO", "User") in user.relationships
     assert ("User", "HAS_EMAIL", "Email") in user.relationships
     assert {("User", "MEMBER_OF", "Group"), ("Group", "MEMBER_OF", "Group")} <= group.relationships
@@ -41,8 +41,8 @@ def test_graph_schema_of_user_and_group(user_context, group_context) -> None:
     assert "password" not in user.node_props["User"]
 
 
-def test_group_upsert_query_is_derived_exactly(group_context) -> None:
-    assert upsert_query(map_resource_type(group_context)) == (
+def test_group_upsert_query_is_derived_exactly(compiled) -> None:
+    assert compiled.upserts["Group"] == (
         "UNWIND $rows AS row\n"
         "MERGE (n:Group {id: row.id})\n"
         "SET n.externalId = row.externalId, n.displayName = row.displayName\n"
@@ -60,7 +60,7 @@ def test_names_that_are_not_plain_identifiers_are_quoted() -> None:
     assert ident("a`b") == "`a``b`"
 
 
-def test_user_upsert_query_has_no_values_in_it(user_context) -> None:
-    query = upsert_query(map_resource_type(user_context))
+def test_user_upsert_query_has_no_values_in_it(compiled) -> None:
+    query = compiled.upserts["User"]
     assert "'" not in query and '"' not in query  # values only ever travel as $rows
     assert "FOREACH (item IN row.emails | CREATE (n)-[:HAS_EMAIL]->(c:Email) SET c.value = item.value" in query
