@@ -65,12 +65,20 @@ def _finite(data: Any) -> Any:
     return data
 
 
+_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
+
 def strict_json(data: Any, indent: int | None = None) -> str:
-    """Strict JSON text (RFC 8259: no NaN/Infinity; other non-JSON values as strings)."""
+    """Strict JSON text (RFC 8259: no NaN/Infinity; other non-JSON values as strings).
+
+    Characters that some line splitters treat as line breaks (U+2028, U+2029, U+0085) are
+    escaped, so one JSON Lines record stays one line for every reader.
+    """
     try:
-        return json.dumps(data, indent=indent, default=str, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(data, indent=indent, default=str, ensure_ascii=False, allow_nan=False)
     except ValueError:
-        return json.dumps(_finite(data), indent=indent, default=str, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(_finite(data), indent=indent, default=str, ensure_ascii=False, allow_nan=False)
+    return text.translate(_LINE_BREAKS)
 
 
 def _json(data: Any) -> None:
