@@ -19,6 +19,8 @@ from antlr4.error.ErrorStrategy import BailErrorStrategy
 from neo4j_guard._parser.Cypher25Lexer import Cypher25Lexer
 from neo4j_guard._parser.Cypher25Parser import Cypher25Parser
 
+from ..errors import ScimProcessorError
+
 Parser = Cypher25Parser
 """The generated parser class; its nested ``...Context`` classes are the parse-tree node types."""
 
@@ -26,13 +28,16 @@ _EXPLAIN = re.compile(r"^\s*(EXPLAIN|PROFILE)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class CypherSyntaxError(Exception):
-    """The query is not Cypher. ``line`` is 1-based, ``column`` 1-based, ``offset`` 0-based chars."""
+class CypherSyntaxError(ScimProcessorError):
+    """The query is not Cypher 25. ``line`` is 1-based, ``column`` 1-based, ``offset`` 0-based chars."""
 
     message: str
     line: int
     column: int
     offset: int
+
+    def __str__(self) -> str:
+        return f"invalid Cypher at line {self.line}, column {self.column}: {self.message}"
 
 
 class _Raise(ErrorListener):  # type: ignore[misc]
