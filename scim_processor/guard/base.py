@@ -6,9 +6,8 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from antlr4 import ParserRuleContext
-
 from ..graph_schema import GraphSchema
+from .parser import RuleNode
 from .paths import SchemaRelations
 from .report import Position, Problem, ProblemCode, Severity
 from .scopes import Scope, Var
@@ -74,7 +73,7 @@ class CheckerBase:
         severity: Severity = Severity.ERROR,
     ) -> None:
         """Records a problem at the start of parse node (or token) ``at``; duplicates are dropped."""
-        token = at.start if isinstance(at, ParserRuleContext) else getattr(at, "symbol", at)
+        token = at.start if isinstance(at, RuleNode) else getattr(at, "symbol", at)
         position = Position(token.line, token.column + 1, token.start) if token is not None else None
         problem = Problem(code, message, name, position, suggestion, severity)
         if problem not in self.problems:
@@ -84,7 +83,10 @@ class CheckerBase:
         """Reports ``clause`` (a write) when the query must be read-only."""
         if self.read_only:
             self.report(
-                ProblemCode.WRITE_IN_READ_ONLY, f"{clause} writes to the graph; this query must be read-only", ctx, clause
+                ProblemCode.WRITE_IN_READ_ONLY,
+                f"{clause} writes to the graph; this query must be read-only",
+                ctx,
+                clause,
             )
 
     def unsupported(self, ctx: Any, what: str) -> None:
@@ -97,7 +99,9 @@ class CheckerBase:
         if name not in self.schema.node_props:
             hint = suggest(name, self.schema.labels)
             more = f"; did you mean {hint}?" if hint else ""
-            self.report(ProblemCode.UNKNOWN_LABEL, f"label {name} is not in the graph schema{more}", at, name, hint)
+            self.report(
+                ProblemCode.UNKNOWN_LABEL, f"label {name} is not in the graph schema{more}", at, name, hint
+            )
 
     def check_rel_type(self, name: str, at: Any) -> None:
         """Reports ``name`` unless it is a relationship type of the schema."""
@@ -141,7 +145,9 @@ class CheckerBase:
         hint = suggest(key, allowed[0])
         more = f"; did you mean {hint}?" if hint else ""
         who = f"{variable} ({allowed[1]})" if variable else allowed[1]
-        self.report(ProblemCode.UNKNOWN_PROPERTY, f"property key {key} is not defined for {who}{more}", at, key, hint)
+        self.report(
+            ProblemCode.UNKNOWN_PROPERTY, f"property key {key} is not defined for {who}{more}", at, key, hint
+        )
 
     def check_keys(self, var: Var, keys: Iterable[str], at: Any, variable: str | None) -> None:
         """:meth:`check_key` for each of the keys a caller declared for a parameter."""

@@ -14,7 +14,7 @@ from typing import Any
 from .clauses import ClauseChecks
 from .parser import Parser as P
 from .report import ProblemCode
-from .scopes import VALUE, Scope, join, text_of
+from .scopes import Scope, join, text_of
 
 
 class SchemaChecker(ClauseChecks):
@@ -27,7 +27,12 @@ class SchemaChecker(ClauseChecks):
             if command is not None:
                 words = " ".join(text_of(command).split()[:2])
                 if words.split()[0].upper() in ("SHOW", "TERMINATE"):
-                    self.report(ProblemCode.ADMIN_COMMAND, f"{words} is an administration command; it is not allowed", command, words)
+                    self.report(
+                        ProblemCode.ADMIN_COMMAND,
+                        f"{words} is an administration command; it is not allowed",
+                        command,
+                        words,
+                    )
                 elif self.read_only:
                     self.report(
                         ProblemCode.WRITE_IN_READ_ONLY,
@@ -36,7 +41,12 @@ class SchemaChecker(ClauseChecks):
                         words,
                     )
                 else:
-                    self.report(ProblemCode.UNSUPPORTED_COMMAND, "administration and schema commands are not allowed", command, words)
+                    self.report(
+                        ProblemCode.UNSUPPORTED_COMMAND,
+                        "administration and schema commands are not allowed",
+                        command,
+                        words,
+                    )
             elif statement.queryWithLocalDefinitions() is not None:
                 self.query_with_defs(statement.queryWithLocalDefinitions(), {})
 
@@ -84,6 +94,3 @@ class SchemaChecker(ClauseChecks):
     def clause_use(self, ctx: Any, scope: Scope) -> None:
         """A ``USE`` in front of a braced query."""
         self._use(ctx, scope)
-
-
-__all__ = ["VALUE", "SchemaChecker", "P"]

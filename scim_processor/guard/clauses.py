@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .expressions import ExpressionChecks, function_name
+from .expressions import ExpressionChecks
+from .inference import function_name
 from .labels import label_tree
 from .parser import Parser as P
 from .report import ProblemCode
@@ -56,7 +57,12 @@ class ClauseChecks(ExpressionChecks):
             test = node.comparisonExpression6()
             variable = bare_variable(node.expression6())
             var = scope.get(variable) if variable else None
-            if not isinstance(test, P.LabelComparisonContext) or test.NOT() or var is None or var.kind != "node":
+            if (
+                not isinstance(test, P.LabelComparisonContext)
+                or test.NOT()
+                or var is None
+                or var.kind != "node"
+            ):
                 continue
             tree = label_tree(test.labelExpression4())
             if tree.dynamic() or tree.reaches_outside(single=False):
@@ -118,7 +124,12 @@ class ClauseChecks(ExpressionChecks):
         kinds = (P.LabelTypeContext, P.SymbolicNameStringContext, P.DynamicLabelTypeContext)
         for ctx in descendants(item, kinds):
             if isinstance(ctx, P.DynamicLabelTypeContext):
-                self.report(ProblemCode.UNKNOWN_LABEL, "dynamic labels cannot be checked against the schema", ctx, ctx.getText())
+                self.report(
+                    ProblemCode.UNKNOWN_LABEL,
+                    "dynamic labels cannot be checked against the schema",
+                    ctx,
+                    ctx.getText(),
+                )
             elif isinstance(ctx, P.LabelTypeContext):
                 check(name_of(ctx.symbolicNameString()), ctx)
             elif isinstance(ctx.parentCtx, P.NodeLabelsIsContext):
@@ -188,7 +199,12 @@ class ClauseChecks(ExpressionChecks):
         name = function_name(ctx.procedureName())
         lowered = name.lower()
         if lowered not in self.allowed_read and lowered not in self.allowed:
-            self.report(ProblemCode.UNKNOWN_PROCEDURE, f"procedure {name} is not on the allowlist", ctx.procedureName(), name)
+            self.report(
+                ProblemCode.UNKNOWN_PROCEDURE,
+                f"procedure {name} is not on the allowlist",
+                ctx.procedureName(),
+                name,
+            )
         elif self.read_only and lowered not in self.allowed_read:
             self.report(
                 ProblemCode.PROCEDURE_IN_READ_ONLY,
@@ -218,7 +234,9 @@ class ClauseChecks(ExpressionChecks):
             for variable in scope_clause.variable():
                 name = name_of(variable)
                 if name not in scope:
-                    self.report(ProblemCode.UNDEFINED_VARIABLE, f"variable `{name}` not defined", variable, name)
+                    self.report(
+                        ProblemCode.UNDEFINED_VARIABLE, f"variable `{name}` not defined", variable, name
+                    )
                 imported[name] = scope.get(name, VALUE)
         returned = self.query_with_defs(ctx.queryWithLocalDefinitions(), dict(imported))
         return {**scope, **returned}
@@ -266,7 +284,9 @@ class ClauseChecks(ExpressionChecks):
 
     def _admin(self, ctx: Any, scope: Scope) -> tuple[Scope, Scope]:
         words = " ".join(text_of(ctx).split()[:2])
-        self.report(ProblemCode.ADMIN_COMMAND, f"{words} is an administration command; it is not allowed", ctx, words)
+        self.report(
+            ProblemCode.ADMIN_COMMAND, f"{words} is an administration command; it is not allowed", ctx, words
+        )
         return scope, {}
 
 

@@ -82,7 +82,9 @@ class CypherGuard:
         self._relations = SchemaRelations(schema)
         self._cache: OrderedDict[tuple[Any, ...], GuardReport] = OrderedDict()
 
-    def check(self, query: str, *, read_only: bool = False, parameters: ParameterDeclaration = None) -> GuardReport:
+    def check(
+        self, query: str, *, read_only: bool = False, parameters: ParameterDeclaration = None
+    ) -> GuardReport:
         """Checks ``query``.
 
         Args:
@@ -124,15 +126,21 @@ class CypherGuard:
                 Position(error.line, error.column, max(error.offset, 0)),
             )
             return GuardReport(query, read_only, (problem,))
-        checker = SchemaChecker(self.schema, read_only, declared, self.allowed, self.allowed_read, self._relations)
+        checker = SchemaChecker(
+            self.schema, read_only, declared, self.allowed, self.allowed_read, self._relations
+        )
         try:
             checker.check(tree)
         except RecursionError:
-            problem = Problem(ProblemCode.SYNTAX_ERROR, "the query is nested too deeply", None, Position(1, 1, 0))
+            problem = Problem(
+                ProblemCode.SYNTAX_ERROR, "the query is nested too deeply", None, Position(1, 1, 0)
+            )
             checker.problems.append(problem)
         return GuardReport(query, read_only, tuple(checker.problems))
 
-    def require(self, query: str, *, read_only: bool = False, parameters: ParameterDeclaration = None) -> GuardReport:
+    def require(
+        self, query: str, *, read_only: bool = False, parameters: ParameterDeclaration = None
+    ) -> GuardReport:
         """Like :meth:`check`, but raises when the query is rejected.
 
         Raises:

@@ -10,10 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from antlr4 import ParserRuleContext
-from antlr4.tree.Tree import TerminalNode
-
 from .parser import Parser as P
+from .parser import RuleNode, Terminal
 from .scopes import name_of, rule_children
 
 _OUTSIDE = "\x00outside"  # a label no schema can have: stands for "some label the schema lacks"
@@ -79,15 +77,17 @@ def label_tree(ctx: Any) -> LabelTree:
         return LabelTree("dynamic", at=ctx)
     parts = tuple(label_tree(c) for c in rule_children(ctx))
     if isinstance(ctx, P.LabelExpression2Context):
-        negations = sum(1 for c in ctx.getChildren() if isinstance(c, TerminalNode) and c.getText() == "!")
+        negations = sum(1 for c in ctx.getChildren() if isinstance(c, Terminal) and c.getText() == "!")
         tree = parts[0] if len(parts) == 1 else LabelTree("and", parts)
         return LabelTree("not", (tree,)) if negations % 2 else tree
     if len(parts) == 1:
         return parts[0]
     if isinstance(ctx, P.LabelExpression3Context):
         return LabelTree("and", parts)
-    if isinstance(ctx, ParserRuleContext) and any(
-        isinstance(c, TerminalNode) and c.getText() in ("|", ":") for c in ctx.getChildren()
-    ) and isinstance(ctx, P.LabelExpression4Context):
+    if (
+        isinstance(ctx, RuleNode)
+        and any(isinstance(c, Terminal) and c.getText() in ("|", ":") for c in ctx.getChildren())
+        and isinstance(ctx, P.LabelExpression4Context)
+    ):
         return LabelTree("or", parts)
     return LabelTree("or" if isinstance(ctx, P.LabelExpression4Context) else "and", parts)

@@ -12,17 +12,23 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from antlr4 import CommonTokenStream, InputStream, PredictionMode
-from antlr4.error.ErrorListener import ErrorListener
-from antlr4.error.Errors import ParseCancellationException
-from antlr4.error.ErrorStrategy import BailErrorStrategy
+from antlr4 import CommonTokenStream, InputStream, ParserRuleContext, PredictionMode  # type: ignore[import-untyped]
+from antlr4.error.ErrorListener import ErrorListener  # type: ignore[import-untyped]
+from antlr4.error.Errors import ParseCancellationException  # type: ignore[import-untyped]
+from antlr4.error.ErrorStrategy import BailErrorStrategy  # type: ignore[import-untyped]
+from antlr4.tree.Tree import TerminalNode  # type: ignore[import-untyped]
 from neo4j_guard._parser.Cypher25Lexer import Cypher25Lexer
 from neo4j_guard._parser.Cypher25Parser import Cypher25Parser
 
 from ..errors import ScimProcessorError
 
-Parser = Cypher25Parser
+# The generated code is untyped: the rest of the guard sees it through these three names only.
+Parser: Any = Cypher25Parser
 """The generated parser class; its nested ``...Context`` classes are the parse-tree node types."""
+RuleNode: Any = ParserRuleContext
+"""The base class of every parse-tree rule node."""
+Terminal: Any = TerminalNode
+"""The class of parse-tree tokens."""
 
 _EXPLAIN = re.compile(r"^\s*(EXPLAIN|PROFILE)\b", re.IGNORECASE)
 
@@ -46,7 +52,7 @@ class _Raise(ErrorListener):  # type: ignore[misc]
         raise CypherSyntaxError(msg, line, column + 1, offset)
 
 
-def _parser(query: str) -> Cypher25Parser:
+def _parser(query: str) -> Any:
     lexer = Cypher25Lexer(InputStream(query))
     lexer.removeErrorListeners()
     lexer.addErrorListener(_Raise())

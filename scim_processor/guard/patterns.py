@@ -101,7 +101,13 @@ class PatternChecks(CheckerBase):
                 constraint, variable = self._node_pattern(child, scope, writing)
                 if len(chain.slots) > len(chain.steps):  # juxtaposed with the previous node: same node
                     previous, names = chain.slots[-1]
-                    merged = constraint if previous is None else previous if constraint is None else previous & constraint
+                    merged = (
+                        constraint
+                        if previous is None
+                        else previous
+                        if constraint is None
+                        else previous & constraint
+                    )
                     chain.slots[-1] = (merged, names + ([variable] if variable else []))
                 else:
                     chain.slots.append((constraint, [variable] if variable else []))
@@ -171,7 +177,12 @@ class PatternChecks(CheckerBase):
                 unknown = True
                 (self.check_rel_type if single else self.check_label)(name, at)
         for at in tree.dynamic():
-            self.report(ProblemCode.UNKNOWN_LABEL, "dynamic labels cannot be checked against the schema", at, at.getText())
+            self.report(
+                ProblemCode.UNKNOWN_LABEL,
+                "dynamic labels cannot be checked against the schema",
+                at,
+                at.getText(),
+            )
         if unknown or tree.dynamic():
             return frozenset(universe)
         if tree.reaches_outside(single):
@@ -193,7 +204,8 @@ class PatternChecks(CheckerBase):
         reaches_outside = ctx.labelExpression() is not None and types is None
         left, right = ctx.leftArrow() is not None, ctx.rightArrow() is not None
         direction = "->" if right and not left else "<-" if left and not right else "--"
-        lo, hi = (1, 1)
+        lo: int = 1
+        hi: int | None = 1
         if ctx.pathLength() is not None:
             text = ctx.pathLength().getText()
             lo, hi = (1, None) if text == "*" else _bounds(text)
@@ -207,7 +219,9 @@ class PatternChecks(CheckerBase):
             self.visit(ctx.expression(), scope)
         pairs = self.relations.pairs(types, direction)
         quantified = ctx.pathLength() is not None
-        return _Step(ctx, lo, hi, pairs, variable=variable, types=types, quantified=quantified, open=reaches_outside)
+        return _Step(
+            ctx, lo, hi, pairs, variable=variable, types=types, quantified=quantified, open=reaches_outside
+        )
 
     def _properties(self, ctx: Any, var: Var, scope: Scope, writing: bool, variable: str | None) -> None:
         literal = ctx.map_()
@@ -284,8 +298,13 @@ class PatternChecks(CheckerBase):
         types = "|".join(sorted(step.types)) if step.types is not None else "any type"
         if step.inner is not None:
             types = "this quantified path" if step.quantified else "this parenthesized path"
-        length = "" if (step.lo, step.hi) == (1, 1) else f" ({step.lo}..{'' if step.hi is None else step.hi} hops)"
-        shown = (lambda s: "any label" if s is None else "|".join(sorted(s)) or "no label")
+        length = (
+            "" if (step.lo, step.hi) == (1, 1) else f" ({step.lo}..{'' if step.hi is None else step.hi} hops)"
+        )
+
+        def shown(labels: Labels | None) -> str:
+            return "any label" if labels is None else "|".join(sorted(labels)) or "no label"
+
         triples = sorted(t for t in self.schema.relationships if step.types is None or t[1] in step.types)
         declared = ", ".join(f"(:{s})-[:{t}]->(:{e})" for s, t, e in triples[:12]) or "none"
         self.report(

@@ -13,9 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from antlr4 import ParserRuleContext
-
 from .parser import Parser as P
+from .parser import RuleNode
 
 
 @dataclass(frozen=True)
@@ -84,9 +83,13 @@ def join(a: Var, b: Var) -> Var:
     if a.kind == "null":
         return b
     if a.kind != b.kind:
-        return ANY if "value" not in (a.kind, b.kind) else (a if b.kind == "value" and a.kind == "map" else ANY)
+        return (
+            ANY if "value" not in (a.kind, b.kind) else (a if b.kind == "value" and a.kind == "map" else ANY)
+        )
     if a.kind in ("node", "rel"):
-        return Var(a.kind, union([a.names, b.names]), ends=union([a.ends, b.ends]) if a.kind == "rel" else None)
+        return Var(
+            a.kind, union([a.names, b.names]), ends=union([a.ends, b.ends]) if a.kind == "rel" else None
+        )
     if a.kind in ("list", "path"):
         element = join(a.element or ANY, b.element or ANY)
         rel = join(a.rel, b.rel) if a.rel is not None and b.rel is not None else None
@@ -125,15 +128,15 @@ def name_of(ctx: Any) -> str:
 
 def rule_children(ctx: Any) -> list[Any]:
     """The rule (non-terminal) children of ``ctx``."""
-    return [c for c in (getattr(ctx, "children", None) or []) if isinstance(c, ParserRuleContext)]
+    return [c for c in (getattr(ctx, "children", None) or []) if isinstance(c, RuleNode)]
 
 
 def only_child(ctx: Any) -> Any:
     """Descends through single-child rules to the first with several children, a variable, or a leaf rule."""
     node = ctx
-    while isinstance(node, ParserRuleContext) and not isinstance(node, P.VariableContext):
+    while isinstance(node, RuleNode) and not isinstance(node, P.VariableContext):
         children = node.children or []
-        if len(children) != 1 or not isinstance(children[0], ParserRuleContext):
+        if len(children) != 1 or not isinstance(children[0], RuleNode):
             return node
         node = children[0]
     return node

@@ -80,7 +80,11 @@ def test_the_query_size_limit_has_its_own_code() -> None:
 
 
 def test_procedures_outside_the_read_allowlist_are_refused_in_read_only_mode() -> None:
-    guard = CypherGuard(movies_graph_schema(), allowed_procedures=["apoc.create.node"], allowed_read_procedures=["apoc.meta.stats"])
+    guard = CypherGuard(
+        movies_graph_schema(),
+        allowed_procedures=["apoc.create.node"],
+        allowed_read_procedures=["apoc.meta.stats"],
+    )
     create = "CALL apoc.create.node(['Person'], {name: 'x'}) YIELD node RETURN node.name"
     assert guard.check(create).valid
     assert guard.check(create, read_only=True).codes == ["procedure_in_read_only"]
@@ -90,12 +94,16 @@ def test_procedures_outside_the_read_allowlist_are_refused_in_read_only_mode() -
 
 def test_require_raises_with_the_report() -> None:
     with pytest.raises(CypherRejectedError) as caught:
-        GUARDS["scim"].require("WHEN true THEN MATCH (n) DETACH DELETE n RETURN count(*) AS deleted", read_only=True)
+        GUARDS["scim"].require(
+            "WHEN true THEN MATCH (n) DETACH DELETE n RETURN count(*) AS deleted", read_only=True
+        )
     assert caught.value.report.codes == ["write_in_read_only"]
 
 
 def test_huge_path_bounds_are_decided_without_unrolling() -> None:
-    report = GUARDS["movies"].check("MATCH (a:Person)-[:FOLLOWS*1000000..2000000]->(b:Movie) RETURN b.title", read_only=True)
+    report = GUARDS["movies"].check(
+        "MATCH (a:Person)-[:FOLLOWS*1000000..2000000]->(b:Movie) RETURN b.title", read_only=True
+    )
     assert report.codes == ["relationship_direction"]
     assert GUARDS["movies"].check("MATCH (a:Person)-[:FOLLOWS*1000000..]->(b:Person) RETURN b.name").valid
 

@@ -24,7 +24,32 @@ def test_never_crashes_on_arbitrary_text(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["MATCH", "(", ")", "-[", "]->", ":Person", "n", ".", "name", "RETURN", "{", "}", ",", "WITH", "$x", "SET", "="]), max_size=25))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "MATCH",
+                "(",
+                ")",
+                "-[",
+                "]->",
+                ":Person",
+                "n",
+                ".",
+                "name",
+                "RETURN",
+                "{",
+                "}",
+                ",",
+                "WITH",
+                "$x",
+                "SET",
+                "=",
+            ]
+        ),
+        max_size=25,
+    )
+)
 def test_never_crashes_on_cypher_like_token_soup(tokens: list[str]) -> None:
     GUARD.check(" ".join(tokens))
 
@@ -37,7 +62,9 @@ def test_never_crashes_on_cypher_like_token_soup(tokens: list[str]) -> None:
     other=st.one_of(st.sampled_from(LABELS), NAMES),
     shape=st.integers(0, 5),
 )
-def test_never_accepts_a_name_outside_the_schema(label: str, key: str, rel: str, other: str, shape: int) -> None:
+def test_never_accepts_a_name_outside_the_schema(
+    label: str, key: str, rel: str, other: str, shape: int
+) -> None:
     query = [
         f"MATCH (n:`{label}`) RETURN n.`{key}`",
         f"MATCH (n:`{label}`)-[:`{rel}`]->(m:`{other}`) RETURN m",
