@@ -186,6 +186,10 @@ class CheckerBase:
         """Checks a (sub)query; returns the variables it returns."""
         raise NotImplementedError
 
+    def clause(self, clause: Any, scope: Scope) -> tuple[Scope, Scope]:
+        """Checks one clause; returns the scope after it and what it returns."""
+        raise NotImplementedError
+
     def call_subquery(self, ctx: Any, scope: Scope) -> Scope:
         """Checks ``CALL { ... }``; returns the scope after it."""
         raise NotImplementedError

@@ -1,6 +1,6 @@
 """Clauses: an explicit table of the clause kinds the guard understands; anything else is refused.
 
-Read-only mode (Neo4j Operations manual, "Access control": the ``reader`` role) allows no
+Updating clauses are in :mod:`.updates`. Read-only mode (Neo4j Operations manual, "Access control": the ``reader`` role) allows no
 clause that writes (``CREATE``, ``MERGE``, ``SET``, ``REMOVE``, ``DELETE``, ``FOREACH``), no
 ``LOAD CSV`` (it reads files and URLs from the server), and only read procedures. ``USE`` and
 ``SHOW``/``TERMINATE`` commands are refused in both modes: the schema describes one graph, and
@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .expressions import ExpressionChecks
-from .inference import function_name
+from .functions import function_name
 from .labels import label_tree
 from .parser import Parser as P
 from .report import ProblemCode
-from .scopes import VALUE, Scope, Var, bare_variable, descendants, element_of, name_of, only_child, text_of
+from .scopes import VALUE, Scope, Var, bare_variable, element_of, name_of, only_child, text_of
+from .updates import UpdateChecks
 
 
-class ClauseChecks(ExpressionChecks):
+class ClauseChecks(UpdateChecks):
     """Clause checks; see the module docstring."""
 
     def clause(self, clause: Any, scope: Scope) -> tuple[Scope, Scope]:
@@ -72,88 +72,6 @@ class ClauseChecks(ExpressionChecks):
             names = tree.possible(self.relations.labels, single=False)
             scope[variable] = Var("node", names if var.names is None else names & var.names)  # type: ignore[index]
 
-    def _create(self, ctx: Any, scope: Scope) -> tuple[Scope, Scope]:
-        self.write(ctx, "CREATE")
-        scope = dict(scope)
-        for pattern in ctx.patternList().pattern():
-            self.pattern(pattern, scope, writing=True)
-        return scope, {}
-
-    def _merge(self, ctx: Any, scope: Scope) -> tuple[Scope, Scope]:
-        self.write(ctx, "MERGE")
-        scope = dict(scope)
-        self.pattern(ctx.pattern(), scope, writing=True)
-        for action in ctx.mergeAction():
-            self._set(action.setClause(), scope)
-        return scope, {}
-
-    def _set(self, ctx: Any, scope: Scope) -> tuple[Scope, Scope]:
-        self.write(ctx, "SET")
-        for item in ctx.setItem():
-            if isinstance(item, P.SetPropContext):
-                self.visit(item.expression2(), scope)
-                self.visit(item.expression(), scope)
-            elif isinstance(item, (P.SetPropsContext, P.AddPropContext)):
-                variable = name_of(item.variable())
-                self.visit(item.expression(), scope)
-                self._map_keys(scope.get(variable, VALUE), item.expression(), scope, item, variable)
-            elif isinstance(item, (P.SetLabelsContext, P.SetLabelsIsContext)):
-                self._node_labels(item, scope.get(name_of(item.variable()), VALUE))
-            else:
-                self.unsupported(item, "SET item")
-        return scope, {}
-
-    def _remove(self, ctx: Any, scope: Scope) -> tuple[Scope, Scope]:
-        self.write(ctx, "REMOVE")
-        for item in ctx.removeItem():
-            if isinstance(item, P.RemovePropContext):
-                self.visit(item.expression2(), scope)
-            elif isinstance(item, (P.RemoveLabelsContext, P.RemoveLabelsIsContext)):
-                self._node_labels(item, scope.get(name_of(item.variable()), VALUE))
-            else:
-                self.unsupported(item, "REMOVE item")
-        return scope, {}
-
-    def _delete(self, ctx: Any, scope: Scope) -> tuple[Scope, Scope]:
-        self.write(ctx, "DETACH DELETE" if ctx.DETACH() else "DELETE")
-        self.visit_children(ctx, scope)
-        return scope, {}
-
-    def _node_labels(self, item: Any, var: Any) -> None:
-        check = self.check_rel_type if var.kind == "rel" else self.check_label
-        kinds = (P.LabelTypeContext, P.SymbolicNameStringContext, P.DynamicLabelTypeContext)
-        for ctx in descendants(item, kinds):
-            if isinstance(ctx, P.DynamicLabelTypeContext):
-                self.report(
-                    ProblemCode.UNKNOWN_LABEL,
-                    "dynamic labels cannot be checked against the schema",
-                    ctx,
-                    ctx.getText(),
-                )
-            elif isinstance(ctx, P.LabelTypeContext):
-                check(name_of(ctx.symbolicNameString()), ctx)
-            elif isinstance(ctx.parentCtx, P.NodeLabelsIsContext):
-                check(name_of(ctx), ctx)
-
-    def _map_keys(self, var: Any, expression: Any, scope: Scope, at: Any, variable: str) -> None:
-        """``SET n = <expr>`` / ``SET n += <expr>``: the keys of the map written must be defined."""
-        literal = only_child(expression)
-        if isinstance(literal, P.MapContext):
-            for key_ctx in literal.propertyKeyName():
-                self.check_key(var, name_of(key_ctx), key_ctx, variable)
-            return
-        source = self.infer(expression, scope)
-        if source.keys is not None:
-            self.check_keys(var, source.keys, expression, variable)
-            return
-        self.report(
-            ProblemCode.DYNAMIC_PROPERTY,
-            f"the keys written to {variable} by {expression.getText()} are unknown; "
-            "name each key or declare the parameter's keys",
-            expression,
-            expression.getText(),
-        )
-
     def _projection(self, body: Any, scope: Scope, where: Any, returning: bool) -> Scope:
         """WITH / RETURN: checks the items and returns the projected scope."""
         items = body.returnItems()
@@ -186,14 +104,6 @@ class ClauseChecks(ExpressionChecks):
     def _unwind(self, ctx: Any, scope: Scope) -> tuple[Scope, Scope]:
         self.visit(ctx.expression(), scope)
         return {**scope, name_of(ctx.variable()): element_of(self.infer(ctx.expression(), scope))}, {}
-
-    def _foreach(self, ctx: Any, scope: Scope) -> tuple[Scope, Scope]:
-        self.write(ctx, "FOREACH")
-        self.visit(ctx.expression(), scope)
-        inner = {**scope, name_of(ctx.variable()): element_of(self.infer(ctx.expression(), scope))}
-        for sub in ctx.clause():
-            inner, _ = self.clause(sub, inner)
-        return scope, {}
 
     def _call_procedure(self, ctx: Any, scope: Scope) -> tuple[Scope, Scope]:
         name = function_name(ctx.procedureName())
@@ -292,15 +202,15 @@ class ClauseChecks(ExpressionChecks):
 
 _CLAUSES: dict[type, Callable[[Any, Any, Scope], tuple[Scope, Scope]]] = {
     P.MatchClauseContext: ClauseChecks._match,
-    P.CreateClauseContext: ClauseChecks._create,
-    P.MergeClauseContext: ClauseChecks._merge,
-    P.SetClauseContext: ClauseChecks._set,
-    P.RemoveClauseContext: ClauseChecks._remove,
-    P.DeleteClauseContext: ClauseChecks._delete,
+    P.CreateClauseContext: UpdateChecks._create,
+    P.MergeClauseContext: UpdateChecks._merge,
+    P.SetClauseContext: UpdateChecks._set,
+    P.RemoveClauseContext: UpdateChecks._remove,
+    P.DeleteClauseContext: UpdateChecks._delete,
     P.WithClauseContext: ClauseChecks._with,
     P.ReturnClauseContext: ClauseChecks._return,
     P.UnwindClauseContext: ClauseChecks._unwind,
-    P.ForeachClauseContext: ClauseChecks._foreach,
+    P.ForeachClauseContext: UpdateChecks._foreach,
     P.CallClauseContext: ClauseChecks._call_procedure,
     P.SubqueryClauseContext: ClauseChecks._subquery,
     P.LoadCSVClauseContext: ClauseChecks._load_csv,

@@ -12,7 +12,8 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from .inference import BUILTIN_FUNCTIONS, BUILTIN_NAMESPACES, InferenceChecks, function_name, literal_of
+from .functions import BUILTIN_FUNCTIONS, BUILTIN_NAMESPACES, function_name, literal_of
+from .inference import InferenceChecks
 from .labels import label_tree
 from .parser import Parser as P
 from .parser import Terminal

@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .functions import BUILTIN_FUNCTIONS, BUILTIN_NAMESPACES, FUNCTIONS, function_name, literal_of
 from .parser import Parser as P
 from .patterns import PatternChecks
 from .scopes import (
     ANY,
     NULL,
-    UNKNOWN_NODE,
-    UNKNOWN_REL,
     VALUE,
     Scope,
     Var,
@@ -27,145 +26,8 @@ from .scopes import (
     join_all,
     list_of,
     name_of,
-    only_child,
     rule_children,
 )  # fmt: skip
-
-BUILTIN_FUNCTIONS = frozenset(
-    [
-        "abs",
-        "acos",
-        "asin",
-        "atan",
-        "atan2",
-        "avg",
-        "ceil",
-        "char_length",
-        "character_length",
-        "coalesce",
-        "collect",
-        "cos",
-        "cot",
-        "count",
-        "degrees",
-        "e",
-        "elementid",
-        "endnode",
-        "exists",
-        "exp",
-        "file",
-        "floor",
-        "haversin",
-        "head",
-        "id",
-        "isempty",
-        "isnan",
-        "keys",
-        "labels",
-        "last",
-        "left",
-        "length",
-        "linenumber",
-        "log",
-        "log10",
-        "lower",
-        "ltrim",
-        "max",
-        "min",
-        "nodes",
-        "nullif",
-        "percentilecont",
-        "percentiledisc",
-        "pi",
-        "point",
-        "properties",
-        "radians",
-        "rand",
-        "randomuuid",
-        "range",
-        "reduce",
-        "relationships",
-        "replace",
-        "reverse",
-        "right",
-        "round",
-        "rtrim",
-        "btrim",
-        "sign",
-        "sin",
-        "size",
-        "split",
-        "sqrt",
-        "startnode",
-        "stdev",
-        "stdevp",
-        "substring",
-        "sum",
-        "tail",
-        "tan",
-        "timestamp",
-        "toboolean",
-        "tobooleanlist",
-        "tobooleanornull",
-        "tofloat",
-        "tofloatlist",
-        "tofloatornull",
-        "tointeger",
-        "tointegerlist",
-        "tointegerornull",
-        "tolower",
-        "tostring",
-        "tostringlist",
-        "tostringornull",
-        "toupper",
-        "trim",
-        "type",
-        "upper",
-        "valuetype",
-        "date",
-        "datetime",
-        "localdatetime",
-        "localtime",
-        "time",
-        "duration",
-        "normalize",
-        "isnormalized",
-        "vector",
-        "vector_dimension_count",
-        "vector_distance",
-        "vector_norm",
-    ]
-)
-BUILTIN_NAMESPACES = (
-    "date.",
-    "datetime.",
-    "localdatetime.",
-    "localtime.",
-    "time.",
-    "duration.",
-    "point.",
-    "vector.",
-)
-
-
-def function_name(ctx: Any) -> str:
-    """The dotted name of a ``functionInvocation`` or ``procedureName``, as written."""
-    name_ctx = ctx.functionName() if isinstance(ctx, P.FunctionInvocationContext) else ctx
-    return ".".join(
-        name_of(n) for n in [*name_ctx.namespace().symbolicNameString(), name_ctx.symbolicNameString()]
-    )
-
-
-def literal_of(expression: Any) -> tuple[str, str] | None:
-    """(``string``|``number``|``boolean``, text) when ``expression`` is a plain literal."""
-    node = only_child(expression)
-    if isinstance(node, P.StringLiteralContext):
-        return "string", node.getText()[1:-1]
-    if isinstance(node, P.NumberLiteralContext):
-        return "number", node.getText()
-    if isinstance(node, P.BooleanLiteralContext):
-        return "boolean", node.getText().lower()
-    return None
 
 
 class InferenceChecks(PatternChecks):
@@ -219,7 +81,7 @@ class InferenceChecks(PatternChecks):
         name = function_name(ctx).lower()
         args = [self.infer(a, scope) for a in ctx.functionArgument()]
         first = args[0] if args else VALUE
-        rule = _FUNCTIONS.get(name)
+        rule = FUNCTIONS.get(name)
         if rule is not None:
             return rule(first, args)
         builtin = name in BUILTIN_FUNCTIONS or name.startswith(BUILTIN_NAMESPACES)
@@ -265,29 +127,6 @@ class InferenceChecks(PatternChecks):
             inner[name_of(ctx.variable())] = path
         return inner
 
-
-def _path_part(path: Var, rel: bool) -> Var:
-    if path.kind == "path":
-        part = path.rel if rel else path.element
-        if part is not None:
-            return list_of(part)
-    return list_of(UNKNOWN_REL if rel else UNKNOWN_NODE)
-
-
-_FUNCTIONS: dict[str, Callable[[Var, list[Var]], Var]] = {
-    "collect": lambda first, _: list_of(first),
-    "head": lambda first, _: element_of(first),
-    "last": lambda first, _: element_of(first),
-    "coalesce": lambda _, args: join_all(args),
-    "nullif": lambda first, _: first,
-    "tail": lambda first, _: first if first.kind == "list" else VALUE,
-    "reverse": lambda first, _: first if first.kind == "list" else VALUE,
-    "nodes": lambda first, _: _path_part(first, rel=False),
-    "relationships": lambda first, _: _path_part(first, rel=True),
-    "startnode": lambda first, _: Var("node", first.ends if first.kind == "rel" else None),
-    "endnode": lambda first, _: Var("node", first.ends if first.kind == "rel" else None),
-    "properties": lambda first, _: first if first.kind == "map" else VALUE,
-}
 
 _INFERENCES: dict[type, Callable[[Any, Any, Scope], Var]] = {
     P.VariableContext: lambda self, ctx, scope: scope.get(name_of(ctx), ANY),
