@@ -122,7 +122,8 @@ def element_of(var: Var) -> Var:
 
 def name_of(ctx: Any) -> str:
     """A symbolic name as Cypher means it (backticks removed, doubled backticks undone)."""
-    text = str(ctx.getText())
+    single = getattr(ctx, "start", None) is not None and ctx.start is ctx.stop
+    text = str(ctx.start.text if single else ctx.getText())
     return text[1:-1].replace("``", "`") if text.startswith("`") else text
 
 
