@@ -137,7 +137,7 @@ class ExpressionChecks(InferenceChecks):
         more = f"; did you mean {suggestion}?" if suggestion else ""
         self.report(
             ProblemCode.TYPE_MISMATCH,
-            f"{owner} is {kind} in the schema but is compared with a {found} literal{more}",
+            f"{owner} is {kind} in the schema but is compared with or set to a {found} literal{more}",
             expression,
             key,
             suggestion,
@@ -175,8 +175,11 @@ class ExpressionChecks(InferenceChecks):
                 self.check_whole(var, element, f"{variable}{{.*}}")
             elif element.expression() is not None:
                 self.visit(element.expression(), scope)
-            elif element.variable() is not None:
-                self.visit(element.variable(), scope)
+            elif element.variable() is not None and name_of(element.variable()) not in scope:
+                name = name_of(element.variable())
+                self.report(
+                    ProblemCode.UNDEFINED_VARIABLE, f"variable `{name}` not defined", element.variable(), name
+                )
 
     def _iteration(self, ctx: Any, scope: Scope) -> None:
         expressions = ctx.expression()

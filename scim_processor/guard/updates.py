@@ -12,7 +12,7 @@ from typing import Any
 from .expressions import ExpressionChecks
 from .parser import Parser as P
 from .report import ProblemCode
-from .scopes import VALUE, Scope, descendants, element_of, name_of, only_child
+from .scopes import VALUE, Scope, bare_variable, descendants, element_of, name_of, only_child
 
 
 class UpdateChecks(ExpressionChecks):
@@ -39,6 +39,13 @@ class UpdateChecks(ExpressionChecks):
             if isinstance(item, P.SetPropContext):
                 self.visit(item.expression2(), scope)
                 self.visit(item.expression(), scope)
+                target = item.expression2()
+                if len(target.postFix()) == 1 and isinstance(target.postFix()[0], P.PropertyPostfixContext):
+                    key_ctx = target.postFix()[0].property_().propertyKeyName()
+                    var = self.infer(target.expression1(), scope)
+                    self.type_hint(
+                        var, name_of(key_ctx), item.expression(), key_ctx, bare_variable(target.expression1())
+                    )
             elif isinstance(item, (P.SetPropsContext, P.AddPropContext)):
                 variable = name_of(item.variable())
                 self.visit(item.expression(), scope)
