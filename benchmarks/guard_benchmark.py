@@ -108,6 +108,7 @@ def is_hard_direction(case: dict) -> bool:
         ":!" in query,
         "){" in query,
         "+(" in query,
+        ">{" in query,
     )
     return case["expect"] == "relationship_direction" and any(hard)
 

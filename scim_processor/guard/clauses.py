@@ -16,7 +16,7 @@ from .functions import function_name
 from .labels import label_tree
 from .parser import Parser as P
 from .report import ProblemCode
-from .scopes import VALUE, Scope, Var, bare_variable, element_of, name_of, only_child, text_of
+from .scopes import VALUE, Scope, Var, bare_variable, descendants, element_of, name_of, only_child, text_of
 from .updates import UpdateChecks
 
 
@@ -149,7 +149,13 @@ class ClauseChecks(UpdateChecks):
                     )
                 imported[name] = scope.get(name, VALUE)
         returned = self.query_with_defs(ctx.queryWithLocalDefinitions(), dict(imported))
-        return {**scope, **returned}
+        status: Scope = {}
+        if ctx.subqueryInTransactionsParameters() is not None:  # REPORT STATUS AS s: a map per batch
+            status = {
+                name_of(v): VALUE
+                for v in descendants(ctx.subqueryInTransactionsParameters(), (P.VariableContext,))
+            }
+        return {**scope, **returned, **status}
 
     def _subquery(self, ctx: Any, scope: Scope) -> tuple[Scope, Scope]:
         return self.call_subquery(ctx, scope), {}

@@ -136,6 +136,9 @@ class CypherGuard:
                 ProblemCode.SYNTAX_ERROR, "the query is nested too deeply", None, Position(1, 1, 0)
             )
             checker.problems.append(problem)
+        except Exception as error:  # noqa: BLE001 - deny by default: what cannot be checked is rejected
+            message = f"the guard cannot check this query ({type(error).__name__})"
+            checker.problems.append(Problem(ProblemCode.UNSUPPORTED_CLAUSE, message, None, Position(1, 1, 0)))
         return GuardReport(query, read_only, tuple(checker.problems))
 
     def require(

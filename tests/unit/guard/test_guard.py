@@ -92,6 +92,17 @@ def test_procedures_outside_the_read_allowlist_are_refused_in_read_only_mode() -
     assert guard.check("CALL apoc.other() YIELD x RETURN x").codes == ["unknown_procedure"]
 
 
+def test_a_checker_crash_is_a_rejection_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scim_processor.guard.checker import SchemaChecker
+
+    def broken(self: SchemaChecker, root: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(SchemaChecker, "check", broken)
+    report = CypherGuard(scim_graph_schema()).check("MATCH (u:User) RETURN u.userName")
+    assert report.codes == ["unsupported_clause"] and not report.valid
+
+
 def test_require_raises_with_the_report() -> None:
     with pytest.raises(CypherRejectedError) as caught:
         GUARDS["scim"].require(
