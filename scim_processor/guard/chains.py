@@ -40,6 +40,24 @@ class Chain:
 
     slots: list[tuple[Labels | None, list[str]]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    inside: list[bool] = field(default_factory=list)  # per slot: labelled with schema labels only
+    impossible: bool = False  # the schema has no such path (reported): it matches nothing
+
+    def typed(self, step: Step) -> bool:
+        """Whether ``step`` uses schema relationship types only (a sub-path: all its steps do).
+
+        The schema is taken as complete for its own types: the endpoints of such a step carry
+        schema labels. An untyped or negated step may be a relationship the schema does not have.
+        """
+        if step.inner is not None:
+            return all(step.inner.typed(s) for s in step.inner.steps)
+        return step.types is not None
+
+    def slot_inside(self, i: int) -> bool:
+        """Whether slot ``i`` can only be a node the schema describes."""
+        before = i > 0 and self.typed(self.steps[i - 1])
+        after = i < len(self.steps) and self.typed(self.steps[i])
+        return self.inside[i] or before or after
 
 
 def bounds(text: str) -> tuple[int, int | None]:

@@ -15,7 +15,7 @@ from .labels import label_tree
 from .parser import Parser as P
 from .paths import Labels
 from .report import ProblemCode
-from .scopes import Scope, Var, list_of, name_of, union
+from .scopes import Scope, Var, join_all, list_of, name_of, union
 
 
 class PatternChecks(ChainSolver):
@@ -38,31 +38,42 @@ class PatternChecks(ChainSolver):
         sets = self._solve(chain, report=True)
         if sets is None:  # the chain cannot exist (reported): it matches nothing, reads nothing
             sets = [self.relations.labels if c is None else c for c, _ in chain.slots]
-        for (_, variables), labels in zip(chain.slots, sets, strict=True):
+            chain.inside = [True] * len(chain.slots)
+            chain.impossible = True
+        return self._bind(chain, sets, scope, before, optional)
+
+    def _bind(
+        self, chain: Chain, sets: list[Labels | None], scope: Scope, before: Scope, optional: bool
+    ) -> Var:
+        """Binds the chain's node and relationship variables; returns the path value."""
+        nodes = []
+        for i, ((_, variables), labels) in enumerate(zip(chain.slots, sets, strict=True)):
+            node = Var("node", labels, outside=not chain.slot_inside(i))
+            nodes.append(node)
             for variable in variables:
-                if optional and variable in before:
-                    scope[variable] = before[variable]
-                else:
-                    scope[variable] = Var("node", labels)
+                scope[variable] = before[variable] if optional and variable in before else node
         rels = []
         for i, step in enumerate(chain.steps):
-            ends = union([sets[i], sets[i + 1]])
             types = step.types if step.types is not None or step.open else self.relations.types
-            rel = Var("rel", types, ends=ends)
+            rel = Var(
+                "rel",
+                types,
+                ends=union([sets[i], sets[i + 1]]),
+                outside=not (chain.impossible or chain.typed(step)),
+            )
             rels.append(rel)
             if step.variable is not None and step.inner is None:
                 scope[step.variable] = list_of(rel) if step.quantified else rel
-        node = Var("node", union(sets)) if sets else Var("node")
-        rel_var = Var("rel", union(r.names for r in rels), ends=union(r.ends for r in rels)) if rels else None
-        return Var("path", element=node, rel=rel_var)
+        return Var("path", element=join_all(nodes), rel=join_all(rels) if rels else None)
 
     # ----------------------------------------------------------------- collecting (reports names and keys)
     def _collect(self, ctx: Any, scope: Scope, writing: bool) -> Chain:
         chain = Chain()
         for child in ctx.getChildren():
             if isinstance(child, P.NodePatternContext):
-                constraint, variable = self._node_pattern(child, scope, writing)
+                constraint, variable, inside = self._node_pattern(child, scope, writing)
                 if len(chain.slots) > len(chain.steps):  # juxtaposed with the previous node: same node
+                    chain.inside[-1] = chain.inside[-1] or inside
                     previous, names = chain.slots[-1]
                     merged = (
                         constraint
@@ -74,6 +85,7 @@ class PatternChecks(ChainSolver):
                     chain.slots[-1] = (merged, names + ([variable] if variable else []))
                 else:
                     chain.slots.append((constraint, [variable] if variable else []))
+                    chain.inside.append(inside)
             elif isinstance(child, P.RelationshipPatternContext):
                 self._open_slot(chain)
                 chain.steps.append(self._relationship_pattern(child, scope, writing))
@@ -90,16 +102,17 @@ class PatternChecks(ChainSolver):
     def _open_slot(chain: Chain) -> None:
         if len(chain.slots) == len(chain.steps):
             chain.slots.append((None, []))
+            chain.inside.append(False)
 
     def _parenthesized(self, ctx: Any, scope: Scope, writing: bool) -> Step:
         inner_scope = dict(scope)
         pattern = ctx.pattern()
         element = pattern.anonymousPattern().patternElement()
         inner = self._collect(element, inner_scope, writing)
+        sets = self._solve(inner, report=False) or [c for c, _ in inner.slots]
+        self._bind(inner, sets, inner_scope, dict(scope), optional=False)
         if ctx.expression() is not None:
-            self._bind_chain(inner, inner_scope)
             self.visit(ctx.expression(), inner_scope)
-        self._bind_chain(inner, inner_scope)
         quantifier = ctx.quantifier()
         lo, hi = bounds(quantifier.getText()) if quantifier is not None else (1, 1)
         for name, var in inner_scope.items():  # group variables: a list per repetition
@@ -107,28 +120,26 @@ class PatternChecks(ChainSolver):
                 scope[name] = list_of(var) if quantifier is not None else var
         return Step(ctx, lo, hi, inner=inner, quantified=quantifier is not None)
 
-    def _bind_chain(self, chain: Chain, scope: Scope) -> None:
-        for constraint, variables in chain.slots:
-            for variable in variables:
-                scope[variable] = Var("node", constraint)
-
-    def _node_pattern(self, ctx: Any, scope: Scope, writing: bool) -> tuple[Labels | None, str | None]:
+    def _node_pattern(self, ctx: Any, scope: Scope, writing: bool) -> tuple[Labels | None, str | None, bool]:
+        """Checks a node pattern; returns its label constraint, its variable, and whether it is inside the schema."""
         constraint: Labels | None = None
         if ctx.labelExpression() is not None:
             constraint = self._label_constraint(ctx.labelExpression(), single=False)
+        inside = constraint is not None
         variable = name_of(ctx.variable()) if ctx.variable() is not None else None
         if variable is not None:
             existing = scope.get(variable)
             if existing is not None and existing.kind == "node" and existing.names is not None:
                 constraint = existing.names if constraint is None else constraint & existing.names
+                inside = inside or not existing.open
             if existing is None or existing.kind != "node" or constraint is not None:
-                scope[variable] = Var("node", constraint)
+                scope[variable] = Var("node", constraint, outside=not inside)
         var = Var("node", constraint)
         if ctx.properties() is not None:
             self._properties(ctx.properties(), var, scope, writing, variable)
         if ctx.expression() is not None:
             self.visit(ctx.expression(), scope)
-        return constraint, variable
+        return constraint, variable, inside
 
     def _label_constraint(self, ctx: Any, single: bool) -> Labels | None:
         """Checks a label (type) expression; the schema names it allows, None when it reaches outside."""

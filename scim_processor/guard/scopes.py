@@ -29,6 +29,9 @@ class Var:
         fields: for a map literal or projection, field name → value.
         ends: for a relationship, the labels its endpoints may have (None = unconstrained).
         rel: for a path, its relationships.
+        outside: a node or relationship that may lie outside the schema although ``names`` (taken
+            from the schema's triples, for checking keys and directions) is a set: an untyped
+            relationship, or a node reached only through untyped relationships.
     """
 
     kind: str
@@ -38,6 +41,7 @@ class Var:
     fields: tuple[tuple[str, Var], ...] | None = None
     ends: frozenset[str] | None = None
     rel: Var | None = None
+    outside: bool = False
 
     def field(self, key: str) -> Var:
         """The value of map field ``key`` (a plain value when unknown)."""
@@ -50,7 +54,7 @@ class Var:
     def open(self) -> bool:
         """True when it may carry a node or relationship the schema does not describe."""
         if self.kind in ("node", "rel"):
-            return self.names is None
+            return self.names is None or self.outside
         if self.kind in ("list", "path"):
             return any(part is not None and part.open for part in (self.element, self.rel))
         if self.kind == "map":
@@ -87,9 +91,8 @@ def join(a: Var, b: Var) -> Var:
             ANY if "value" not in (a.kind, b.kind) else (a if b.kind == "value" and a.kind == "map" else ANY)
         )
     if a.kind in ("node", "rel"):
-        return Var(
-            a.kind, union([a.names, b.names]), ends=union([a.ends, b.ends]) if a.kind == "rel" else None
-        )
+        ends = union([a.ends, b.ends]) if a.kind == "rel" else None
+        return Var(a.kind, union([a.names, b.names]), ends=ends, outside=a.outside or b.outside)
     if a.kind in ("list", "path"):
         element = join(a.element or ANY, b.element or ANY)
         rel = join(a.rel, b.rel) if a.rel is not None and b.rel is not None else None
