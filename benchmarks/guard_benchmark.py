@@ -44,11 +44,13 @@ def silenced():
 
 
 def ours() -> Callable[[dict], bool]:
+    """The scim-processor guard: a query is rejected when its report is not valid."""
     guards = {name: CypherGuard(schema) for name, schema in SCHEMAS.items()}
     return lambda case: not guards[case["schema"]].check(case["query"], read_only=case["read_only"]).valid
 
 
 def neo4j_guard() -> Callable[[dict], bool] | None:
+    """neo4j-guard's read/write rules (it has no schema check); None when not installed."""
     try:
         from neo4j_guard._checker import GuardError, check_query
         from neo4j_guard._rules import Rules
@@ -67,6 +69,7 @@ def neo4j_guard() -> Callable[[dict], bool] | None:
 
 
 def cypher_guard() -> Callable[[dict], bool] | None:
+    """cypher-guard's schema validation and write detection; None when not installed."""
     try:
         import cypher_guard as cg
     except ImportError:
@@ -114,6 +117,7 @@ def is_hard_direction(case: dict) -> bool:
 
 
 def score(name: str, rejects: Callable[[dict], bool], all_cases: list[dict]) -> dict:
+    """One table row: valid accepted, precision, recall, direction recall, median ms per query."""
     times, tp, fp, fn, valid_ok, hard_hits = [], 0, 0, 0, 0, 0
     for case in all_cases:
         start = time.perf_counter()
@@ -138,7 +142,11 @@ def score(name: str, rejects: Callable[[dict], bool], all_cases: list[dict]) -> 
 
 
 def our_latency(all_cases: list[dict]) -> dict:
-    typical = "MATCH (u:User)-[:MEMBER_OF]->(g:Group) WHERE u.userName = $name RETURN g.displayName ORDER BY g.displayName LIMIT 10"
+    """Cold, first-check and cached latency of this project's guard (ms; cached in µs)."""
+    typical = (
+        "MATCH (u:User)-[:MEMBER_OF]->(g:Group) WHERE u.userName = $name "
+        "RETURN g.displayName ORDER BY g.displayName LIMIT 10"
+    )
     guard = CypherGuard(SCHEMAS["scim"])
     start = time.perf_counter()
     guard.check(typical, read_only=True)
@@ -180,14 +188,16 @@ def _spread(times: list[float]) -> tuple[float, float, float]:
 
 
 def main() -> None:
+    """Prints the comparison table and latency figures (a JSON summary on stderr)."""
     all_cases = cases()
     invalid = [c for c in all_cases if is_invalid(c)]
     categories = sorted({c["category"] for c in invalid})
     per_category = ", ".join(f"{k}={sum(c['category'] == k for c in invalid)}" for k in categories)
     warned = sum(c["category"] == "w" for c in all_cases)
     print(
-        f"{len(all_cases)} queries: {len(all_cases) - len(invalid)} valid ({warned} of them with a type warning), "
-        f"{len(invalid)} invalid ({per_category}); {sum(map(is_hard_direction, all_cases))} direction cases on "
+        f"{len(all_cases)} queries: {len(all_cases) - len(invalid)} valid "
+        f"({warned} of them with a type warning), {len(invalid)} invalid ({per_category}); "
+        f"{sum(map(is_hard_direction, all_cases))} direction cases on "
         "untyped, negated or variable-length relationships"
     )
     latency = our_latency(all_cases)
@@ -215,7 +225,8 @@ def main() -> None:
         print(" | ".join(str(row[c]) for c in columns))
     print()
     print(
-        f"scim-processor guard, rejected for exactly the expected reason: {right}/{len(invalid)} = {right / len(invalid):.3f}"
+        "scim-processor guard, rejected for exactly the expected reason: "
+        f"{right}/{len(invalid)} = {right / len(invalid):.3f}"
     )
     for key, value in latency.items():
         print(f"{key}: {value}")

@@ -5,6 +5,7 @@ from .parser import CypherSyntaxError, parse
 from .report import CODES, GuardReport, Position, Problem, ProblemCode, Severity
 
 __all__ = [
-    "CODES", "CypherGuard", "CypherSyntaxError", "GuardReport", "Position", "Problem", "ProblemCode", "Severity",
+    "CODES", "CypherGuard", "CypherSyntaxError", "GuardReport", "Position", "Problem", "ProblemCode",
+    "Severity",
     "declare_parameters", "parse",
 ]  # fmt: skip

@@ -61,7 +61,10 @@ class Chain:
 
 
 def bounds(text: str) -> tuple[int, int | None]:
-    """Length bounds of ``*2``, ``*1..3``, ``*..3``, ``*2..``, ``+``, ``*`` (0..), ``{2}``, ``{1,3}``, ``{,3}``."""
+    """Length bounds (lo, hi; hi None = unbounded) of a path length or quantifier.
+
+    ``*2``, ``*1..3``, ``*..3``, ``*2..``, ``+``, ``*`` (0..), ``{2}``, ``{1,3}``, ``{,3}``.
+    """
     if text == "+":
         return 1, None
     if text == "*":

@@ -1,10 +1,10 @@
 """Clauses: an explicit table of the clause kinds the guard understands; anything else is refused.
 
-Updating clauses are in :mod:`.updates`. Read-only mode (Neo4j Operations manual, "Access control": the ``reader`` role) allows no
-clause that writes (``CREATE``, ``MERGE``, ``SET``, ``REMOVE``, ``DELETE``, ``FOREACH``), no
-``LOAD CSV`` (it reads files and URLs from the server), and only read procedures. ``USE`` and
-``SHOW``/``TERMINATE`` commands are refused in both modes: the schema describes one graph, and
-administration is not the guard's to allow.
+Updating clauses are in :mod:`.updates`. Read-only mode (Neo4j Operations manual, "Access
+control": the ``reader`` role) allows no clause that writes, no ``LOAD CSV`` (it reads files and
+URLs from the server), and only read procedures. ``USE`` and ``SHOW``/``TERMINATE`` commands are
+refused in both modes: the schema describes one graph, and administration is not the guard's to
+allow.
 """
 
 from __future__ import annotations
@@ -192,7 +192,8 @@ class ClauseChecks(UpdateChecks):
         graph = ctx.graphReference().getText() if ctx.graphReference() is not None else "?"
         self.report(
             ProblemCode.USE_GRAPH,
-            f"USE {graph}: the graph schema describes only the session's graph; queries may not switch graphs",
+            f"USE {graph}: the graph schema describes only the session's graph; "
+            "queries may not switch graphs",
             ctx,
             graph,
         )

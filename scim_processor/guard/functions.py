@@ -13,9 +13,18 @@ from .parser import Parser as P
 from .scopes import UNKNOWN_NODE, UNKNOWN_REL, VALUE, Var, element_of, join_all, list_of, name_of, only_child
 
 # Built-in Cypher functions (Neo4j 5 / Cypher 25), lower-cased. Anything else is user-defined.
-BUILTIN_FUNCTIONS = frozenset(
-    ["abs", "acos", "asin", "atan", "atan2", "avg", "ceil", "char_length", "character_length", "coalesce", "collect", "cos", "cot", "count", "degrees", "e", "elementid", "endnode", "exists", "exp", "file", "floor", "haversin", "head", "id", "isempty", "isnan", "keys", "labels", "last", "left", "length", "linenumber", "log", "log10", "lower", "ltrim", "max", "min", "nodes", "nullif", "percentilecont", "percentiledisc", "pi", "point", "properties", "radians", "rand", "randomuuid", "range", "reduce", "relationships", "replace", "reverse", "right", "round", "rtrim", "btrim", "sign", "sin", "size", "split", "sqrt", "startnode", "stdev", "stdevp", "substring", "sum", "tail", "tan", "timestamp", "toboolean", "tobooleanlist", "tobooleanornull", "tofloat", "tofloatlist", "tofloatornull", "tointeger", "tointegerlist", "tointegerornull", "tolower", "tostring", "tostringlist", "tostringornull", "toupper", "trim", "type", "upper", "valuetype", "date", "datetime", "localdatetime", "localtime", "time", "duration", "normalize", "isnormalized", "vector", "vector_dimension_count", "vector_distance", "vector_norm"]
-)  # fmt: skip
+_BUILTIN_NAMES = """
+    abs acos asin atan atan2 avg ceil char_length character_length coalesce collect cos cot
+    count degrees e elementid endnode exists exp file floor haversin head id isempty isnan keys
+    labels last left length linenumber log log10 lower ltrim max min nodes nullif percentilecont
+    percentiledisc pi point properties radians rand randomuuid range reduce relationships
+    replace reverse right round rtrim btrim sign sin size split sqrt startnode stdev stdevp
+    substring sum tail tan timestamp toboolean tobooleanlist tobooleanornull tofloat tofloatlist
+    tofloatornull tointeger tointegerlist tointegerornull tolower tostring tostringlist
+    tostringornull toupper trim type upper valuetype date datetime localdatetime localtime time
+    duration normalize isnormalized vector vector_dimension_count vector_distance vector_norm
+"""
+BUILTIN_FUNCTIONS = frozenset(_BUILTIN_NAMES.split())
 BUILTIN_NAMESPACES = (
     "date.",
     "datetime.",

@@ -19,7 +19,10 @@ _OUTSIDE = "\x00outside"  # a label no schema can have: stands for "some label t
 
 @dataclass(frozen=True)
 class LabelTree:
-    """One node of a label expression: ``op`` is ``or``, ``and``, ``not``, ``name``, ``any`` or ``dynamic``."""
+    """One node of a label expression.
+
+    ``op`` is ``or``, ``and``, ``not``, ``name``, ``any`` (``%``) or ``dynamic`` (``$(expr)``).
+    """
 
     op: str
     parts: tuple[LabelTree, ...] = ()

@@ -121,7 +121,11 @@ class PatternChecks(ChainSolver):
         return Step(ctx, lo, hi, inner=inner, quantified=quantifier is not None)
 
     def _node_pattern(self, ctx: Any, scope: Scope, writing: bool) -> tuple[Labels | None, str | None, bool]:
-        """Checks a node pattern; returns its label constraint, its variable, and whether it is inside the schema."""
+        """Checks a node pattern.
+
+        Returns:
+            Its label constraint, its variable, and whether it can only be a schema node.
+        """
         constraint: Labels | None = None
         if ctx.labelExpression() is not None:
             constraint = self._label_constraint(ctx.labelExpression(), single=False)
