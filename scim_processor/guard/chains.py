@@ -129,9 +129,9 @@ class ChainSolver(CheckerBase):
         types = "|".join(sorted(step.types)) if step.types is not None else "any type"
         if step.inner is not None:
             types = "this quantified path" if step.quantified else "this parenthesized path"
-        length = (
-            "" if (step.lo, step.hi) == (1, 1) else f" ({step.lo}..{'' if step.hi is None else step.hi} hops)"
-        )
+        unit = "repetitions" if step.inner is not None else "hops"
+        span = str(step.lo) if step.lo == step.hi else f"{step.lo}..{'' if step.hi is None else step.hi}"
+        length = "" if (step.lo, step.hi) == (1, 1) else f" ({span} {unit})"
 
         def shown(labels: Labels | None) -> str:
             return "any label" if labels is None else "|".join(sorted(labels)) or "no label"
