@@ -89,14 +89,19 @@ class CypherGuard:
 
         Args:
             query: Cypher text.
-            read_only: reject every write (also inside subqueries and UNION branches).
+            read_only: also reject writes (in every branch and subquery), ``LOAD CSV``, procedures
+                outside the read allowlist, and reads of whole nodes or relationships that may lie
+                outside the schema.
             parameters: parameter names, or a mapping from names to example values that declares
                 their keys (see :func:`declare_parameters`).
 
         Returns:
-            A :class:`GuardReport`; ``report.valid`` says whether it passed. Never raises on bad input.
+            A :class:`GuardReport`; ``report.valid`` is False when it holds an error (warnings do
+            not count). Never raises on bad input.
         """
         declared = declare_parameters(parameters)
+        if isinstance(query, str) and len(query) > self.max_query_chars:  # not worth a cache slot
+            return self._check(query, read_only, declared)
         key = (query, read_only, _signature(declared))
         cached = self._cache.get(key)
         if cached is not None:
