@@ -86,3 +86,42 @@ def test_never_accepts_a_name_outside_the_schema(
     )
     if outside:
         assert not GUARD.check(query).valid, query
+
+
+def _joined(start: str, end: str, types: set[str] | None, hops: int, direction: str) -> bool:
+    """Brute force: is there a walk of exactly ``hops`` relationships of ``types`` from start to end?"""
+    edges = {(s, e) for s, t, e in SCHEMA.relationships if types is None or t in types}
+    if direction == "<-":
+        edges = {(e, s) for s, e in edges}
+    elif direction == "--":
+        edges |= {(e, s) for s, e in edges}
+    frontier = {start}
+    for _ in range(hops):
+        frontier = {e for s, e in edges if s in frontier}
+    return end in frontier
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.sampled_from(LABELS),
+    end=st.sampled_from(LABELS),
+    rel=st.one_of(st.none(), st.sampled_from(RELS)),
+    hops=st.integers(1, 3),
+    direction=st.sampled_from(["->", "<-", "--"]),
+    form=st.sampled_from(["hops", "quantified", "path"]),
+)
+def test_a_relationship_pattern_is_accepted_exactly_when_the_schema_joins_its_ends(
+    start: str, end: str, rel: str | None, hops: int, direction: str, form: str
+) -> None:
+    label = f":{rel}" if rel else ""
+    left, right = ("<-", "-") if direction == "<-" else ("-", "->") if direction == "->" else ("-", "-")
+    if form == "hops":
+        pattern = f"(a:{start}){left}[{label}*{hops}]{right}(b:{end})"
+    elif form == "quantified":
+        pattern = f"(a:{start}){left}[{label}]{right}{{{hops}}}(b:{end})"
+    else:
+        pattern = f"(a:{start})((x){left}[{label}]{right}(y)){{{hops}}}(b:{end})"
+    report = GUARD.check(f"MATCH {pattern} RETURN a, b", read_only=True)
+    expected = _joined(start, end, {rel} if rel else None, hops, direction)
+    assert report.valid == expected, (pattern, report.codes)
+    assert report.valid or report.codes == ["relationship_direction"]
