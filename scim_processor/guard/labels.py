@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .parser import Parser as P
-from .parser import RuleNode, Terminal
+from .parser import Terminal
 from .scopes import name_of, rule_children
 
 _OUTSIDE = "\x00outside"  # a label no schema can have: stands for "some label the schema lacks"
@@ -85,12 +85,5 @@ def label_tree(ctx: Any) -> LabelTree:
         return LabelTree("not", (tree,)) if negations % 2 else tree
     if len(parts) == 1:
         return parts[0]
-    if isinstance(ctx, P.LabelExpression3Context):
-        return LabelTree("and", parts)
-    if (
-        isinstance(ctx, RuleNode)
-        and any(isinstance(c, Terminal) and c.getText() in ("|", ":") for c in ctx.getChildren())
-        and isinstance(ctx, P.LabelExpression4Context)
-    ):
-        return LabelTree("or", parts)
+    # labelExpression4 joins with | (or the legacy |:); labelExpression3 with & or :.
     return LabelTree("or" if isinstance(ctx, P.LabelExpression4Context) else "and", parts)
