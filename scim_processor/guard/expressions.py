@@ -28,7 +28,8 @@ UNDERSTOOD = (
     P.PatternComprehensionContext, P.ReduceExpressionContext, P.ListItemsPredicateContext,
     P.NormalizeFunctionContext, P.TrimFunctionContext, P.PropertyExistsPredicateContext,
     P.PatternExpressionContext, P.ShortestPathExpressionContext, P.ParenthesizedExpressionContext,
-    P.FunctionInvocationContext, P.VariableContext,
+    P.FunctionInvocationContext, P.VariableContext, P.VectorFunctionContext, P.VectorDistanceFunctionContext,
+    P.VectorNormFunctionContext,
 )  # fmt: skip
 _NUMERIC = ("INTEGER", "FLOAT")
 
