@@ -46,8 +46,8 @@ class InferenceChecks(PatternChecks):
                 continue
             if isinstance(node, P.Expression6Context) and node.PLUS():  # list concatenation
                 parts = [self.infer(c, scope) for c in children]
-                if all(p.kind == "list" for p in parts):
-                    return list_of(join_all(element_of(p) for p in parts))
+                if any(p.kind == "list" for p in parts):  # list + list, list + element, element + list
+                    return list_of(join_all(element_of(p) if p.kind == "list" else p for p in parts))
             return VALUE
         return VALUE
 
