@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from ..graph_schema import GraphSchema
 from .parser import RuleNode
 from .paths import SchemaRelations
 from .report import Position, Problem, ProblemCode, Severity
 from .scopes import Scope, Var
+
+T = TypeVar("T")
 
 # Procedures that only read, allowed in every mode.
 READ_PROCEDURES = frozenset(
@@ -59,6 +61,7 @@ class CheckerBase:
         self.allowed_read = allowed_read | READ_PROCEDURES
         self.relations = relations or SchemaRelations(schema)
         self.problems: list[Problem] = []
+        self._memo: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.node_keys = frozenset(k for props in schema.node_props.values() for k in props)
         self.rel_keys = frozenset(k for props in schema.rel_props.values() for k in props)
 
@@ -92,6 +95,18 @@ class CheckerBase:
     def unsupported(self, ctx: Any, what: str) -> None:
         """Reports a clause or expression kind the checker does not understand (deny by default)."""
         self.report(ProblemCode.UNSUPPORTED_CLAUSE, f"{what} is not supported by the guard", ctx, what)
+
+    def once(self, kind: str, ctx: Any, compute: Callable[[], T]) -> T:
+        """``compute()`` the first time for parse node ``ctx``; its result afterwards.
+
+        Subqueries, comprehensions and ``reduce`` are both visited and inferred, and nest: without
+        this, a query's cost would grow exponentially with their depth. The node is kept with the
+        result so its ``id`` cannot be reused while the check runs.
+        """
+        key = (kind, id(ctx))
+        if key not in self._memo:
+            self._memo[key] = (ctx, compute())
+        return self._memo[key][1]  # type: ignore[no-any-return]
 
     # ----------------------------------------------------------------- names
     def check_label(self, name: str, at: Any) -> None:

@@ -83,8 +83,8 @@ class ClauseChecks(UpdateChecks):
             expression = item.expression()
             self.visit(expression, scope)
             var = self.infer(expression, scope)
-            if returning:
-                self.check_whole(var, item, expression.getText())
+            if returning and var.open:  # (the text only when it is reported)
+                self.check_whole(var, item, text_of(expression))
             alias = item.variable()
             name = name_of(alias) if alias is not None else bare_variable(expression) or text_of(expression)
             projected[name] = var

@@ -68,6 +68,8 @@ class ExpressionChecks(InferenceChecks):
     def _expression2(self, ctx: Any, scope: Scope) -> None:
         base = ctx.expression1()
         self.visit(base, scope)
+        if not ctx.postFix():
+            return
         var = self.infer(base, scope)
         variable = bare_variable(base)
         for postfix in ctx.postFix():
@@ -202,10 +204,10 @@ class ExpressionChecks(InferenceChecks):
             self.visit(expression, inner)
 
     def _subquery_expression(self, ctx: Any, scope: Scope) -> None:
-        inner = dict(scope)
         if ctx.queryWithLocalDefinitions() is not None:
-            self.query_with_defs(ctx.queryWithLocalDefinitions(), inner)
+            self.subquery(ctx, scope)
             return
+        inner = dict(scope)
         for pattern in ctx.patternList().pattern():
             self.pattern(pattern, inner, writing=False)
         if ctx.whereClause() is not None:

@@ -106,11 +106,19 @@ class InferenceChecks(PatternChecks):
                 fields.append((name_of(element.variable()), scope.get(name_of(element.variable()), ANY)))
         return Var("map", fields=tuple(fields))
 
+    def subquery(self, ctx: Any, scope: Scope) -> Scope:
+        """Checks the query of ``EXISTS``/``COUNT``/``COLLECT { }`` once; returns what it returns."""
+        inner = ctx.queryWithLocalDefinitions()
+        return self.once("subquery", ctx, lambda: self.query_with_defs(inner, dict(scope)))
+
     def _infer_collect(self, ctx: Any, scope: Scope) -> Var:
-        returned = self.query_with_defs(ctx.queryWithLocalDefinitions(), dict(scope))
+        returned = self.subquery(ctx, scope)
         return list_of(next(iter(returned.values()))) if len(returned) == 1 else list_of(ANY)
 
     def _reduce_scope(self, ctx: Any, scope: Scope) -> Scope:
+        return self.once("reduce", ctx, lambda: self._reduce_scope_of(ctx, scope))
+
+    def _reduce_scope_of(self, ctx: Any, scope: Scope) -> Scope:
         variables, expressions = ctx.variable(), ctx.expression()
         accumulator = self.infer(expressions[0], scope)
         inner = {**scope, name_of(variables[1]): element_of(self.infer(expressions[1], scope))}
@@ -121,6 +129,9 @@ class InferenceChecks(PatternChecks):
         return inner
 
     def _comprehension_scope(self, ctx: Any, scope: Scope) -> Scope:
+        return self.once("comprehension", ctx, lambda: self._comprehension_scope_of(ctx, scope))
+
+    def _comprehension_scope_of(self, ctx: Any, scope: Scope) -> Scope:
         inner = dict(scope)
         path = self.pattern_element(ctx.pathPatternNonEmpty(), inner, writing=False)
         if ctx.variable() is not None:

@@ -103,6 +103,24 @@ def test_a_checker_crash_is_a_rejection_not_a_traceback(monkeypatch: pytest.Monk
     assert report.codes == ["unsupported_clause"] and not report.valid
 
 
+def test_nested_subqueries_are_checked_once_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scim_processor.guard.checker import SchemaChecker
+
+    calls = []
+    original = SchemaChecker.query_with_defs
+
+    def counting(self: SchemaChecker, ctx: object, scope: dict) -> dict:
+        calls.append(ctx)
+        return original(self, ctx, scope)
+
+    monkeypatch.setattr(SchemaChecker, "query_with_defs", counting)
+    query = "MATCH (x:User) RETURN x.id AS y"
+    for _ in range(6):  # visited and inferred at every level: 3**6 checks without memoising
+        query = f"RETURN COLLECT {{ {query} }} AS y"
+    assert CypherGuard(scim_graph_schema()).check(query, read_only=True).valid
+    assert len(calls) == 7
+
+
 def test_require_raises_with_the_report() -> None:
     with pytest.raises(CypherRejectedError) as caught:
         GUARDS["scim"].require(
