@@ -2,6 +2,10 @@
 
 from .guard import CypherGuard, declare_parameters
 from .parser import CypherSyntaxError, parse
-from .report import CODES, GuardReport, Position, Problem
+from .report import CODES, GuardReport, Position, Problem, ProblemCode, Severity
 
-__all__ = ["CODES", "CypherGuard", "CypherSyntaxError", "GuardReport", "Position", "Problem", "declare_parameters", "parse"]
+__all__ = [
+    "CODES", "CypherGuard", "CypherSyntaxError", "GuardReport", "Position", "Problem", "ProblemCode",
+    "Severity",
+    "declare_parameters", "parse",
+]  # fmt: skip

@@ -8,10 +8,11 @@ from typing import Any
 
 from ..errors import CypherRejectedError
 from ..graph.graph_schema import GraphSchema
-from . import report as codes
-from .checker import VALUE, SchemaChecker, Var
+from .checker import SchemaChecker
 from .parser import CypherSyntaxError, parse
-from .report import GuardReport, Position, Problem
+from .paths import SchemaRelations
+from .report import GuardReport, Position, Problem, ProblemCode
+from .scopes import VALUE, Var, list_of
 
 ParameterDeclaration = Iterable[str] | Mapping[str, Any] | None
 
@@ -32,7 +33,7 @@ def declare_parameters(parameters: ParameterDeclaration) -> dict[str, Var]:
             declared[name] = Var("value", keys=frozenset(map(str, value)))
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Mapping) for v in value):
             keys = frozenset(str(k) for item in value for k in item)
-            declared[name] = Var("list", element=Var("value", keys=keys))
+            declared[name] = list_of(Var("value", keys=keys))
         elif isinstance(value, str):
             declared[name] = Var("value", keys=frozenset([value]))
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
@@ -52,32 +53,55 @@ class CypherGuard:
     Args:
         schema: the graph schema (from the SCIM schemas, or ``GraphSchema.from_structured``).
         allowed_procedures: procedures and user-defined functions to allow besides the read-only
-            built-in allowlist (dotted names, matched case-insensitively).
+            built-in allowlist (dotted names, matched case-insensitively). Functions cannot write
+            (Neo4j: user-defined functions are read-only), so they are allowed in both modes;
+            these procedures only outside read-only mode.
         cache_size: how many reports to keep (least recently used are dropped).
+        max_query_chars: longer queries are rejected (``query_too_large``) before parsing, which
+            keeps the parser's time and memory bounded.
+        allowed_read_procedures: procedures known to only read, allowed in read-only mode too.
 
     Reports are cached by (query text, mode, declared parameter keys): a parameterised query is
     parsed once.
     """
 
-    def __init__(self, schema: GraphSchema, allowed_procedures: Iterable[str] = (), cache_size: int = 4096):
+    def __init__(
+        self,
+        schema: GraphSchema,
+        allowed_procedures: Iterable[str] = (),
+        cache_size: int = 4096,
+        *,
+        max_query_chars: int = 100_000,
+        allowed_read_procedures: Iterable[str] = (),
+    ):
         self.schema = schema
         self.allowed = frozenset(name.lower() for name in allowed_procedures)
+        self.allowed_read = frozenset(name.lower() for name in allowed_read_procedures)
         self.cache_size = cache_size
+        self.max_query_chars = max_query_chars
+        self._relations = SchemaRelations(schema)
         self._cache: OrderedDict[tuple[Any, ...], GuardReport] = OrderedDict()
 
-    def check(self, query: str, *, read_only: bool = False, parameters: ParameterDeclaration = None) -> GuardReport:
+    def check(
+        self, query: str, *, read_only: bool = False, parameters: ParameterDeclaration = None
+    ) -> GuardReport:
         """Checks ``query``.
 
         Args:
             query: Cypher text.
-            read_only: reject every write (also inside subqueries and UNION branches).
+            read_only: also reject writes (in every branch and subquery), ``LOAD CSV``, procedures
+                outside the read allowlist, and reads of whole nodes or relationships that may lie
+                outside the schema.
             parameters: parameter names, or a mapping from names to example values that declares
                 their keys (see :func:`declare_parameters`).
 
         Returns:
-            A :class:`GuardReport`; ``report.valid`` says whether it passed. Never raises on bad input.
+            A :class:`GuardReport`; ``report.valid`` is False when it holds an error (warnings do
+            not count). Never raises on bad input.
         """
         declared = declare_parameters(parameters)
+        if isinstance(query, str) and len(query) > self.max_query_chars:  # not worth a cache slot
+            return self._check(query, read_only, declared)
         key = (query, read_only, _signature(declared))
         cached = self._cache.get(key)
         if cached is not None:
@@ -91,26 +115,40 @@ class CypherGuard:
 
     def _check(self, query: str, read_only: bool, declared: Mapping[str, Var]) -> GuardReport:
         if not isinstance(query, str) or not query.strip():
-            problem = Problem(codes.SYNTAX_ERROR, "the query is empty", None, Position(1, 1, 0))
+            problem = Problem(ProblemCode.SYNTAX_ERROR, "the query is empty", None, Position(1, 1, 0))
             return GuardReport(str(query), read_only, (problem,))
+        if len(query) > self.max_query_chars:
+            message = f"the query has {len(query)} characters; the limit is {self.max_query_chars}"
+            problem = Problem(ProblemCode.QUERY_TOO_LARGE, message, None, Position(1, 1, 0))
+            return GuardReport(query, read_only, (problem,))
         try:
             tree = parse(query)
         except CypherSyntaxError as error:
             problem = Problem(
-                codes.SYNTAX_ERROR,
-                f"invalid Cypher at line {error.line}, column {error.column}: {error.message}",
+                ProblemCode.SYNTAX_ERROR,
+                str(error),
                 None,
                 Position(error.line, error.column, max(error.offset, 0)),
             )
             return GuardReport(query, read_only, (problem,))
-        checker = SchemaChecker(self.schema, read_only, declared, self.allowed)
+        checker = SchemaChecker(
+            self.schema, read_only, declared, self.allowed, self.allowed_read, self._relations
+        )
         try:
             checker.check(tree)
         except RecursionError:
-            checker.problems.append(Problem(codes.SYNTAX_ERROR, "the query is nested too deeply", None, Position(1, 1, 0)))
+            problem = Problem(
+                ProblemCode.SYNTAX_ERROR, "the query is nested too deeply", None, Position(1, 1, 0)
+            )
+            checker.problems.append(problem)
+        except Exception as error:  # noqa: BLE001 - deny by default: what cannot be checked is rejected
+            message = f"the guard cannot check this query ({type(error).__name__})"
+            checker.problems.append(Problem(ProblemCode.UNSUPPORTED_CLAUSE, message, None, Position(1, 1, 0)))
         return GuardReport(query, read_only, tuple(checker.problems))
 
-    def require(self, query: str, *, read_only: bool = False, parameters: ParameterDeclaration = None) -> GuardReport:
+    def require(
+        self, query: str, *, read_only: bool = False, parameters: ParameterDeclaration = None
+    ) -> GuardReport:
         """Like :meth:`check`, but raises when the query is rejected.
 
         Raises:

@@ -12,27 +12,38 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from antlr4 import CommonTokenStream, InputStream, PredictionMode
+from antlr4 import CommonTokenStream, InputStream, ParserRuleContext, PredictionMode
 from antlr4.error.ErrorListener import ErrorListener
 from antlr4.error.Errors import ParseCancellationException
 from antlr4.error.ErrorStrategy import BailErrorStrategy
+from antlr4.tree.Tree import TerminalNode
 from neo4j_guard._parser.Cypher25Lexer import Cypher25Lexer
 from neo4j_guard._parser.Cypher25Parser import Cypher25Parser
 
-Parser = Cypher25Parser
+from ..errors import ScimProcessorError
+
+# The generated code is untyped: the rest of the guard sees it through these three names only.
+Parser: Any = Cypher25Parser
 """The generated parser class; its nested ``...Context`` classes are the parse-tree node types."""
+RuleNode: Any = ParserRuleContext
+"""The base class of every parse-tree rule node."""
+Terminal: Any = TerminalNode
+"""The class of parse-tree tokens."""
 
 _EXPLAIN = re.compile(r"^\s*(EXPLAIN|PROFILE)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class CypherSyntaxError(Exception):
-    """The query is not Cypher. ``line`` is 1-based, ``column`` 1-based, ``offset`` 0-based chars."""
+class CypherSyntaxError(ScimProcessorError):
+    """The query is not Cypher 25. ``line`` is 1-based, ``column`` 1-based, ``offset`` 0-based chars."""
 
     message: str
     line: int
     column: int
     offset: int
+
+    def __str__(self) -> str:
+        return f"invalid Cypher at line {self.line}, column {self.column}: {self.message}"
 
 
 class _Raise(ErrorListener):  # type: ignore[misc]
@@ -41,7 +52,7 @@ class _Raise(ErrorListener):  # type: ignore[misc]
         raise CypherSyntaxError(msg, line, column + 1, offset)
 
 
-def _parser(query: str) -> Cypher25Parser:
+def _parser(query: str) -> Any:
     lexer = Cypher25Lexer(InputStream(query))
     lexer.removeErrorListeners()
     lexer.addErrorListener(_Raise())

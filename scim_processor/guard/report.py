@@ -1,24 +1,44 @@
-"""What the guard reports: problems with stable codes, and whether the query passed."""
+"""What the guard reports: problems with stable codes and a severity, and whether the query passed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-UNKNOWN_PROPERTY = "unknown_property"
-UNKNOWN_LABEL = "unknown_label"
-UNKNOWN_RELATIONSHIP_TYPE = "unknown_relationship_type"
-RELATIONSHIP_DIRECTION = "relationship_direction"
-WRITE_IN_READ_ONLY = "write_in_read_only"
-SYNTAX_ERROR = "syntax_error"
-DYNAMIC_PROPERTY = "dynamic_property"
-UNKNOWN_PROCEDURE = "unknown_procedure"
-UNSUPPORTED_COMMAND = "unsupported_command"
 
-CODES = (
-    UNKNOWN_PROPERTY, UNKNOWN_LABEL, UNKNOWN_RELATIONSHIP_TYPE, RELATIONSHIP_DIRECTION,
-    WRITE_IN_READ_ONLY, SYNTAX_ERROR, DYNAMIC_PROPERTY, UNKNOWN_PROCEDURE, UNSUPPORTED_COMMAND,
-)  # fmt: skip
+class ProblemCode(StrEnum):
+    """The stable problem codes (the CLI's JSON ``code``; values are the lower-case names)."""
+
+    SYNTAX_ERROR = "syntax_error"
+    QUERY_TOO_LARGE = "query_too_large"
+    UNKNOWN_LABEL = "unknown_label"
+    UNKNOWN_RELATIONSHIP_TYPE = "unknown_relationship_type"
+    UNKNOWN_PROPERTY = "unknown_property"
+    RELATIONSHIP_DIRECTION = "relationship_direction"
+    DYNAMIC_PROPERTY = "dynamic_property"
+    UNDEFINED_VARIABLE = "undefined_variable"
+    NON_SCHEMA_READ = "non_schema_read"
+    WRITE_IN_READ_ONLY = "write_in_read_only"
+    LOAD_CSV_IN_READ_ONLY = "load_csv_in_read_only"
+    PROCEDURE_IN_READ_ONLY = "procedure_in_read_only"
+    UNKNOWN_PROCEDURE = "unknown_procedure"
+    USE_GRAPH = "use_graph"
+    ADMIN_COMMAND = "admin_command"
+    UNSUPPORTED_COMMAND = "unsupported_command"
+    UNSUPPORTED_CLAUSE = "unsupported_clause"
+    TYPE_MISMATCH = "type_mismatch"
+
+
+class Severity(StrEnum):
+    """``error`` makes a report invalid; ``warning`` is advice (e.g. a type hint)."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+CODES = tuple(ProblemCode)
+"""Every code, in declaration order (kept for callers of the earlier tuple of strings)."""
 
 
 @dataclass(frozen=True)
@@ -36,26 +56,29 @@ class Position:
 
 @dataclass(frozen=True)
 class Problem:
-    """One reason to reject a query.
+    """One finding on a query.
 
     Attributes:
-        code: one of :data:`CODES`.
+        code: a :class:`ProblemCode`.
         message: a sentence for a person or a model.
-        name: the offending label, relationship type, property key, procedure or clause.
+        name: the offending label, relationship type, property key, variable, procedure or clause.
         position: where it is in the query text.
-        suggestion: the closest name the schema does define, if any ("did you mean userName?").
+        suggestion: the closest name the schema does define, or a corrected literal, if any.
+        severity: :attr:`Severity.ERROR` (rejects the query) or :attr:`Severity.WARNING`.
     """
 
-    code: str
+    code: ProblemCode
     message: str
     name: str | None = None
     position: Position | None = None
     suggestion: str | None = None
+    severity: Severity = Severity.ERROR
 
     def to_json(self) -> dict[str, Any]:
         """The problem as the CLI's JSON object."""
         return {
-            "code": self.code,
+            "code": str(self.code),
+            "severity": str(self.severity),
             "message": self.message,
             "name": self.name,
             "position": self.position.to_json() if self.position else None,
@@ -65,18 +88,28 @@ class Problem:
 
 @dataclass(frozen=True)
 class GuardReport:
-    """The guard's verdict on one query in one mode."""
+    """The guard's verdict on one query in one mode; ``problems`` holds errors and warnings."""
 
     query: str
     read_only: bool
     problems: tuple[Problem, ...] = field(default_factory=tuple)
 
     @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems of severity error."""
+        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """The problems of severity warning."""
+        return tuple(p for p in self.problems if p.severity is Severity.WARNING)
+
+    @property
     def valid(self) -> bool:
-        """True when no problem was found."""
-        return not self.problems
+        """True when no problem of severity error was found (warnings do not reject)."""
+        return not self.errors
 
     @property
     def codes(self) -> list[str]:
-        """The problem codes, in order."""
-        return [problem.code for problem in self.problems]
+        """The codes of every problem (errors and warnings), in order."""
+        return [str(problem.code) for problem in self.problems]
