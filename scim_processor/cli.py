@@ -263,16 +263,20 @@ def cypher_check(
                 except (json.JSONDecodeError, KeyError, TypeError) as error:
                     raise ValueError(f"{batch}:{number}: not a {{id, query, read_only}} object: {error}") from None
                 invalid += not report.valid
-                sys.stdout.write(json.dumps({"id": item.get("id"), "valid": report.valid, "errors": [p.to_json() for p in report.problems]}) + "\n")
+                line = {
+                    "id": item.get("id"), "valid": report.valid,
+                    "errors": [p.to_json() for p in report.errors], "warnings": [p.to_json() for p in report.warnings],
+                }  # fmt: skip
+                sys.stdout.write(strict_json(line) + "\n")
             raise typer.Exit(1 if invalid else 0)
         report = guard.check(query or "", read_only=read_only)
-    if report.valid:
-        out.print("valid")
-        raise typer.Exit(0)
     for problem in report.problems:
         where = f" (line {problem.position.line}, column {problem.position.column})" if problem.position else ""
-        err.print(f"[red]{problem.code}[/red]{where}: {problem.message}", highlight=False)
-    raise typer.Exit(1)
+        colour = "yellow" if problem in report.warnings else "red"
+        err.print(f"[{colour}]{problem.severity} {problem.code}[/{colour}]{where}: {problem.message}", highlight=False)
+    if report.valid:
+        out.print("valid" + (f" ({len(report.warnings)} warning(s))" if report.warnings else ""))
+    raise typer.Exit(0 if report.valid else 1)
 
 
 @db_app.command("start")

@@ -110,10 +110,13 @@ def test_cypher_check_single_and_batch(env, tmp_path: Path) -> None:
     run = cli("cypher", "check", "--batch", str(batch), env=env, cwd=tmp_path)
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     assert run.returncode == 1
-    assert lines[0] == {"id": 1, "valid": True, "errors": []}
+    assert lines[0] == {"id": 1, "valid": True, "errors": [], "warnings": []}
     assert lines[1]["id"] == "two" and lines[1]["valid"] is False
     assert lines[1]["errors"][0]["code"] == "unknown_label" and lines[1]["errors"][0]["suggestion"] == "User"
     assert lines[1]["errors"][0]["position"] == {"line": 1, "column": 10, "offset": 9}
+    hint = cli("cypher", "check", "--graph-schema", str(schema_file), "MATCH (p:Person) WHERE p.born = '1960' RETURN p.name", env=env, cwd=tmp_path)
+    assert hint.returncode == 0 and "valid (1 warning(s))" in hint.stdout
+    assert "warning type_mismatch" in hint.stderr and "did you mean 1960?" in hint.stderr
 
 
 def test_embedded_server_lifecycle(tmp_path: Path) -> None:
