@@ -38,7 +38,10 @@ def parse_message(message: BaseMessage) -> dict[str, Any]:
 def structured(model: BaseChatModel, response_format: dict[str, Any], *, strict: bool) -> Runnable[Any, dict[str, Any]]:
     """The structured-output runnable of ``model`` for ``response_format`` (``{"name", "schema", "strict"}``)."""
     try:
-        return model.with_structured_output(response_format, method="json_schema", strict=strict, include_raw=True)
+        runnable: Runnable[Any, Any] = model.with_structured_output(
+            response_format, method="json_schema", strict=strict, include_raw=True
+        )
+        return runnable
     except NotImplementedError:  # fake chat models: no structured output, same parse as the gates expect
         return model | RunnableLambda(parse_message)
 

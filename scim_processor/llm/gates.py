@@ -24,7 +24,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .core import AttributeDefinition, GroundingContext, PayloadResult, ScimProcessor, SchemaDefinition, dry_run
+from .core import (
+    AttributeDefinition,
+    GroundingContext,
+    PayloadResult,
+    SchemaDefinition,
+    ScimProcessor,
+    dry_run,
+)
 from .json_schema import prune
 from .records import Record
 from .retrieval import offered

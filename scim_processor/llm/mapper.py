@@ -107,7 +107,7 @@ class Mapper:
         full = self.retriever.full_context(resource_type)
         messages, runnable, text = self.prompt(record, resource_type)
         prompt = [{"role": "system", "content": str(messages[0].content)}, {"role": "user", "content": str(messages[1].content)}]
-        usage, errors = Usage(), []
+        usage, errors = Usage(), list[GateError]()
         for attempt in range(1, self.max_attempts + 1):
             output = call(runnable, messages, usage)
             if output.get("parsing_error") is not None or output.get("parsed") is None:
