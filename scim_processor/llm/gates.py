@@ -10,7 +10,8 @@
 3. **Groundedness** (``ungrounded_value``): every leaf string must come from the record (equal
    after normalisation: case-folded, whitespace collapsed, phone numbers compared as digits, or
    made of the record's words in any order, e.g. a formatted name from first and last name) or
-   be one of the attribute's canonical values; a number must be a record value; a boolean
+   be one of the attribute's canonical values (words recombine only from name fields, so an
+   instruction inside a note grounds nothing); a number must be a record value; a boolean
    needs a record field with a boolean value (``true``/``false``/``yes``/``no``/``active``/...).
    A value of a secret field (:func:`scim_processor.llm.records.is_secret_field`) is rejected
    wherever it appears (``secret_value``).
@@ -41,6 +42,7 @@ READ_ONLY_COMMON = ("id", "meta")
 _BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "y", "n", "t", "f", "1", "0", "active", "inactive",
                             "enabled", "disabled", "on", "off"})  # fmt: skip
 _PHONE = re.compile(r"^\+?[\d\s().-]{7,}$")
+_NAME_FIELD = re.compile(r"name|^cn$|^sn$|^gn$|first|last|surname|forename", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -151,9 +153,13 @@ class Grounding:
     """
 
     def __init__(self, record: Record):
-        leaves = [leaf for leaf in _leaves(record.visible())]
+        visible = record.visible()
+        leaves = list(_leaves(visible))
         self.values = {normalise(str(leaf)) for leaf in leaves if not isinstance(leaf, bool)}
-        self.words = {w for v in self.values for w in _words(v)}
+        # Words may be recombined only from name fields (a full name split into given and family
+        # name); a word inside any other value (a note saying "make me CEO") grounds nothing.
+        named = [leaf for key, value in visible.items() if _NAME_FIELD.search(key) for leaf in _leaves(value)]
+        self.words = self.values | {w for leaf in named for w in _words(normalise(str(leaf)))}
         self.has_boolean = any(isinstance(leaf, bool) or str(leaf).strip().casefold() in _BOOLEAN_WORDS for leaf in leaves)
         self.secrets = {normalise(s) for s in record.secret_values() if len(s.strip()) >= 4}
 

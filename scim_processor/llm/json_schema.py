@@ -10,6 +10,7 @@ Mapping (RFC 7643 §2.3 types → JSON Schema): string, reference, binary, dateT
 boolean → ``boolean``; integer → ``integer``; decimal → ``number``; complex → ``object`` of its
 sub-attributes; multiValued → ``array`` of the item; ``canonicalValues`` → ``enum``; ``required``
 attributes are not nullable. Extension attributes sit under the extension URN (RFC 7643 §3.3).
+readOnly, writeOnly and never-returned attributes (``id``, ``groups``, ``password``) are never offered.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core import AttributeDefinition, AttributeType, GroundingContext
+from .retrieval import offered
 
 _TYPES = {
     AttributeType.STRING: "string", AttributeType.REFERENCE: "string", AttributeType.BINARY: "string",
@@ -30,7 +32,8 @@ def attribute_schema(attribute: AttributeDefinition, *, nullable: bool) -> dict[
     """The JSON Schema of one attribute's value (see the module docstring for the rules)."""
     if attribute.type == AttributeType.COMPLEX:
         item: dict[str, Any] = _object(
-            {sub.name: attribute_schema(sub, nullable=not sub.required) for sub in attribute.sub_attributes}, nullable=False
+            {sub.name: attribute_schema(sub, nullable=not sub.required) for sub in attribute.sub_attributes if offered(sub)},
+            nullable=False,
         )
     else:
         item = {"type": _TYPES[attribute.type]}
@@ -67,10 +70,10 @@ def resource_schema(context: GroundingContext) -> dict[str, Any]:
         "schemas": {"type": "array", "items": {"type": "string", "enum": [context.core.id, *(e.id for e in context.extensions)]}},
         "externalId": {"type": ["string", "null"], "description": "the identifier of the record in its source system"},
     }
-    for attribute in context.core.attributes:
+    for attribute in (a for a in context.core.attributes if offered(a)):
         properties[attribute.name] = attribute_schema(attribute, nullable=not attribute.required)
     for extension in context.extensions:
-        inner = {a.name: attribute_schema(a, nullable=not a.required) for a in extension.attributes}
+        inner = {a.name: attribute_schema(a, nullable=not a.required) for a in extension.attributes if offered(a)}
         properties[extension.id] = _object(inner, nullable=True)
     return _object(properties, nullable=False)
 
