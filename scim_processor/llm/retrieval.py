@@ -11,10 +11,10 @@ How a record is matched against the schema graph (``cypher/llm_match_attributes.
 2. One Cypher query scores every attribute and sub-attribute of the resource type's core schema
    and extensions: name equal (4), name prefix (3), phrase in the description or value equal to
    a canonical value (2), word in the description (1). Score ≥ 2 selects an attribute.
-3. The context keeps the selected attributes (a generic sub-attribute such as ``type`` does not
-   select its parent), the required ones, and of a selected complex
-   attribute its selected sub-attributes plus ``value``/``type``/``primary`` (multi-valued), or
-   all its sub-attributes when none was selected. readOnly attributes and writeOnly /
+3. The context keeps the selected attributes (a generic sub-attribute such as ``type`` or
+   ``formatted`` does not select its parent), the required ones, and of a selected complex
+   attribute its selected sub-attributes plus ``value`` and ``type`` (multi-valued), or all its
+   sub-attributes when none was selected (single-valued). readOnly attributes and writeOnly /
    never-returned ones (``password``) are never offered.
 
 The narrowed :class:`GroundingContext` renders with the core's ``render_prompt``.
@@ -57,7 +57,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "supervisor": ("manager",), "boss": ("manager",), "reportsto": ("manager",),
     "employeeid": ("employeenumber",), "empid": ("employeenumber",), "staffid": ("employeenumber",),
     "personnelnumber": ("employeenumber",), "company": ("organization",), "o": ("organization",),
-    "org": ("organization",), "street": ("addresses", "streetaddress"), "city": ("addresses", "locality"),
+    "org": ("organization",), "orgunit": ("department",), "organizationalunit": ("department",), "street": ("addresses", "streetaddress"), "city": ("addresses", "locality"),
     "l": ("addresses", "locality"), "st": ("addresses", "region"), "state": ("addresses", "region"),
     "zip": ("addresses", "postalcode"), "postcode": ("addresses", "postalcode"),
     "postalcode": ("addresses", "postalcode"), "country": ("addresses", "country"), "c": ("addresses", "country"),
@@ -67,7 +67,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "costcentre": ("costcenter",), "members": ("members",), "member": ("members",), "group": ("displayname",),
     "groupname": ("displayname",),
 }  # fmt: skip
-_GENERIC_SUBS = frozenset({"type", "value", "primary", "display", "$ref"})
+_GENERIC_SUBS = frozenset({"type", "value", "primary", "display", "$ref", "formatted"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{7,}$")
 
@@ -82,7 +82,7 @@ def record_terms(fields: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """``(terms, values)`` for the retrieval query (see the module docstring), sorted and deduplicated."""
     terms: set[str] = set()
     values: set[str] = set()
-    for name, value in fields.items():
+    for name, value in _flatten(fields):
         parts = words(name)
         squashed = "".join(parts)
         terms.add(squashed)
@@ -100,6 +100,16 @@ def record_terms(fields: Mapping[str, Any]) -> tuple[list[str], list[str]]:
                 values.add(leaf.lower())
     terms.discard("")
     return sorted(terms), sorted(values)
+
+
+def _flatten(fields: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """``(name, value)`` of every field, nested objects' fields too (``contact.email`` → ``contact email``)."""
+    for name, value in fields.items():
+        yield f"{prefix}{name}", value
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{prefix}{name} ")
+            # the nested name on its own too: {"name": {"first": ...}} matches "first" → givenName
+            yield from _flatten(value)
 
 
 def _string_leaves(value: Any) -> Iterable[str]:
@@ -202,10 +212,10 @@ def _narrow_schema(schema: SchemaDefinition, chosen: set[str]) -> SchemaDefiniti
         if not (f"{schema.id}:{attribute.name}" in chosen or attribute.required or telling):
             continue
         if subs:
-            if not chosen_subs:
+            if not chosen_subs and not attribute.multi_valued:
                 chosen_subs = subs
-            elif attribute.multi_valued:
-                chosen_subs += [s for s in subs if s.name in ("value", "type", "primary") and s not in chosen_subs]
+            if attribute.multi_valued:
+                chosen_subs += [s for s in subs if s.name in ("value", "type") and s not in chosen_subs]
             kept.append(attribute.model_copy(update={"sub_attributes": tuple(s for s in subs if s in chosen_subs)}))
         else:
             kept.append(attribute)

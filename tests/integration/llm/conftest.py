@@ -34,7 +34,9 @@ def scripted(model_server: ScriptedServer) -> ScriptedServer:
 @pytest.fixture
 def chat(scripted: ScriptedServer) -> ChatOpenAI:
     """The real ChatOpenAI client on the scripted server, built as the CLI builds it."""
-    settings = LlmSettings(OPENAI_BASE_URL=scripted.base_url, OPENAI_API_KEY="sk-test-not-a-secret", SCIM_PROCESSOR_LLM_MODEL="scripted-model")
+    settings = LlmSettings.model_validate(
+        {"OPENAI_BASE_URL": scripted.base_url, "OPENAI_API_KEY": "sk-test-not-a-secret", "SCIM_PROCESSOR_LLM_MODEL": "scripted-model"}
+    )
     model = chat_model(settings)
     assert isinstance(model, ChatOpenAI)
     return model

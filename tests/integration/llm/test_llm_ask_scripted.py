@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
@@ -25,9 +27,9 @@ def test_detach_delete_is_never_executed(seeded: ScimProcessor, chat: ChatOpenAI
 
 
 def test_guard_error_fed_back_then_answer(seeded: ScimProcessor, chat: ChatOpenAI, scripted: ScriptedServer) -> None:
-    wrong = {"cypher": "MATCH (u:User) WHERE u.dept = $d RETURN u.userName AS userName", "parameters": {"d": "Finance"}, "refusal": None}
-    literal = {"cypher": "MATCH (u:User) WHERE u.department = 'Finance' RETURN u.userName AS userName", "parameters": {}, "refusal": None}
-    right = {"cypher": "MATCH (u:User) WHERE u.department = $d RETURN u.userName AS userName ORDER BY userName", "parameters": {"d": "Finance"}, "refusal": None}
+    wrong: dict[str, Any] = {"cypher": "MATCH (u:User) WHERE u.dept = $d RETURN u.userName AS userName", "parameters": {"d": "Finance"}, "refusal": None}
+    literal: dict[str, Any] = {"cypher": "MATCH (u:User) WHERE u.department = 'Finance' RETURN u.userName AS userName", "parameters": {}, "refusal": None}
+    right: dict[str, Any] = {"cypher": "MATCH (u:User) WHERE u.department = $d RETURN u.userName AS userName ORDER BY userName", "parameters": {"d": "Finance"}, "refusal": None}
     scripted.reset(wrong, literal, right)
     result = Asker(seeded, chat).ask("Who works in Finance?")
     assert result.status == "answered" and result.attempts == 3

@@ -22,7 +22,7 @@ ASK_SET = DATA / "llm_eval_ask.jsonl"
 
 
 def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scim_processor", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+    return subprocess.run([sys.executable, "-m", "scim_processor", *args], check=False, capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
 
 
 def _base_env(graph_settings: Settings, tmp_path: Path) -> dict[str, str]:
