@@ -252,4 +252,4 @@ def db_status(as_json: Annotated[bool, typer.Option("--json", help="Print uri, d
     else:
         out.print(f"running at {info.uri} (pid {info.pid})" if info else "not running", highlight=False)
 
-from . import cli_llm  # noqa: E402,F401  (registers map, ask, finetune export, eval on app)
+from . import cli_llm  # noqa: F401  (registers map, ask, finetune export, eval on app)

@@ -26,7 +26,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from .. import resources
-from .chat import Usage, call, model_name, raw_text, structured
+from .chat import Usage, api_refusal, call, model_name, raw_text, structured
 from .core import (
     CypherRejectedError,
     GraphError,
@@ -161,6 +161,10 @@ class Asker:
 
     def _gates(self, output: dict[str, Any], result: AskResult) -> list[GateError]:
         parsed = output.get("parsed")
+        refused = api_refusal(output)
+        if refused:  # the endpoint's own refusal field (OpenAI structured outputs)
+            result.status, result.refusal = "refused", refused
+            return []
         if not isinstance(parsed, dict):
             return [GateError("json_parse", "", f"answer with one JSON object: {output.get('parsing_error')}")]
         cypher, parameters, refusal = parsed.get("cypher"), parsed.get("parameters") or {}, parsed.get("refusal")

@@ -89,6 +89,13 @@ def call(runnable: Runnable[Any, dict[str, Any]], messages: list[BaseMessage], u
     return output
 
 
+def api_refusal(output: dict[str, Any]) -> str | None:
+    """The refusal the endpoint reported in the message's ``refusal`` field (OpenAI structured outputs), or None."""
+    raw = output.get("raw")
+    refusal = raw.additional_kwargs.get("refusal") if isinstance(raw, AIMessage) else None
+    return str(refusal) if refusal else None
+
+
 def raw_text(output: dict[str, Any]) -> str | None:
     """The text the model answered (for feeding it back in the correction loop), or None."""
     raw = output.get("raw")

@@ -20,7 +20,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from .chat import Usage, call, model_name, raw_text, structured
+from .chat import Usage, api_refusal, call, model_name, raw_text, structured
 from .core import PayloadResult, ScimError, ScimProcessor, apply_resources
 from .gates import GateError, run_gates
 from .json_schema import response_format
@@ -110,7 +110,11 @@ class Mapper:
         usage, errors = Usage(), list[GateError]()
         for attempt in range(1, self.max_attempts + 1):
             output = call(runnable, messages, usage)
-            if output.get("parsing_error") is not None or output.get("parsed") is None:
+            refused = api_refusal(output)
+            if refused:
+                outcome_errors = [GateError("model_refusal", "", f"the model refused: {refused[:200]}; map the record's data only")]
+                outcome = None
+            elif output.get("parsing_error") is not None or output.get("parsed") is None:
                 outcome_errors = [GateError("json_parse", "", f"the output is not one JSON object: {output.get('parsing_error')}")]
                 outcome = None
             else:

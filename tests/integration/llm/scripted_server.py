@@ -2,7 +2,8 @@
 
 It answers ``POST /v1/chat/completions`` from a script: each request pops the next step, which is
 the assistant's content (a string, or a dict/list sent as JSON text), a callable taking the
-request body and returning either, or an ``int`` HTTP status to fail with. With the script empty,
+request body and returning either, an :class:`ApiRefusal` (OpenAI's ``refusal`` field), or an
+``int`` HTTP status to fail with. With the script empty,
 ``fallback`` (if set) answers. Every request body is kept in ``requests`` so tests can assert the
 request shape (``response_format`` json_schema, the correction messages).
 """
@@ -15,6 +16,11 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
+
+
+class ApiRefusal(str):
+    """A step answering with OpenAI's structured-outputs refusal: ``content`` null, ``refusal`` this text."""
+
 
 Step = str | dict[str, Any] | list[Any] | int | Callable[[dict[str, Any]], Any]
 
@@ -47,13 +53,16 @@ class ScriptedServer:
                 if isinstance(step, int):
                     self._send(step, {"error": {"message": f"scripted status {step}", "type": "server_error"}})
                     return
-                content = step if isinstance(step, str) else json.dumps(step)
+                message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": str(step)}
+                if not isinstance(step, ApiRefusal):
+                    message = {"role": "assistant", "content": step if isinstance(step, str) else json.dumps(step)}
+                content = str(message["content"] or message.get("refusal"))
                 prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
                 completion = len(content.split())
                 self._send(200, {
                     "id": f"chatcmpl-{len(server.requests)}", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "scripted"),
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
                     "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
                 })  # fmt: skip
 

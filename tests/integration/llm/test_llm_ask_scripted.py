@@ -10,7 +10,7 @@ from langchain_openai import ChatOpenAI
 from scim_processor import ScimProcessor
 from scim_processor.llm.asker import AskChain, Asker
 
-from .scripted_server import ScriptedServer
+from .scripted_server import ApiRefusal, ScriptedServer
 
 COUNT = "MATCH (n) RETURN count(n) AS n"
 
@@ -53,3 +53,9 @@ def test_ask_chain_composes_like_graph_cypher_qa_chain(seeded: ScimProcessor, ch
     scripted.reset({"cypher": "MATCH (u:User) RETURN count(u) AS users", "parameters": {}, "refusal": None})
     chain = AskChain.from_llm(chat, seeded) | RunnableLambda(lambda out: (out["query"], out["result"]))
     assert chain.invoke({"query": "How many users?"}) == ("How many users?", [{"users": 10}])
+
+
+def test_endpoint_refusal_field_is_a_refusal(seeded: ScimProcessor, chat: ChatOpenAI, scripted: ScriptedServer) -> None:
+    scripted.reset(ApiRefusal("I cannot share passwords."))
+    result = Asker(seeded, chat).ask("What is Alan's password?")
+    assert (result.status, result.refusal, result.cypher) == ("refused", "I cannot share passwords.", None)

@@ -125,3 +125,10 @@ def test_eval_against_the_scripted_server(env: dict[str, str], scripted: Scripte
     metrics = json.loads(run.stdout)
     print("eval ask (oracle script):", json.dumps(metrics))
     assert metrics["questions"] >= 25 and metrics["executionAccuracy"] == 1.0 and metrics["refusalAccuracy"] == 1.0
+
+
+def test_a_failing_endpoint_is_exit_2_in_one_line(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:
+    scripted.reset(500, 500, 500, 500)
+    run = cli("ask", "How many users?", env=env, cwd=tmp_path)
+    assert run.returncode == 2 and "model endpoint failed" in run.stderr
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1

@@ -13,7 +13,7 @@ from scim_processor import ScimProcessor
 from scim_processor.llm.mapper import Mapper
 from scim_processor.llm.records import Record, parse_text
 
-from .scripted_server import ScriptedServer
+from .scripted_server import ApiRefusal, ScriptedServer
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -108,3 +108,9 @@ def test_narrowed_context_is_a_fraction_of_the_whole_schema(processor: ScimProce
         assert name not in text
     assert len(text) < len(whole) / 3
 
+
+
+def test_endpoint_refusal_is_a_failed_attempt(processor: ScimProcessor, chat: ChatOpenAI, scripted: ScriptedServer) -> None:
+    scripted.reset(ApiRefusal("I can't help with that."), GOOD)
+    [result] = Mapper(processor, chat).map([RECORD], dry_run=True)
+    assert result.accepted and result.attempts == 2 and [e.code for e in result.errors] == ["model_refusal"]
