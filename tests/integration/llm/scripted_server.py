@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Self
 
 
@@ -96,3 +97,58 @@ class ScriptedServer:
 def user_text(body: dict[str, Any]) -> str:
     """The first user message of a request."""
     return next(str(m["content"]) for m in body["messages"] if m["role"] == "user")
+
+
+def map_oracle(dataset: Path, noisy: bool = False) -> Callable[[dict[str, Any]], Any]:
+    """Answers each map request with the expected resource of the eval item whose record it is.
+
+    With ``noisy``, some items first get a wrong answer, deterministically by position: every 4th
+    adds ``isAdmin`` (non-schema), every 5th an invented title (ungrounded), and every 8th never
+    stops inventing it (rejected after N). Without it this is plumbing only (every metric 1.0).
+    """
+    items = [json.loads(line) for line in dataset.read_text().splitlines() if line.strip()]
+    calls: dict[int, int] = {}
+
+    def answer(body: dict[str, Any]) -> Any:
+        text = user_text(body)
+        index = next(n for n, i in enumerate(items) if (i["expected"].get("userName") or i["expected"]["displayName"]) in text)
+        calls[index] = calls.get(index, 0) + 1
+        expected = items[index]["expected"]
+        if noisy and index % 8 == 3:
+            return {**expected, "title": "Chief Executive Officer"}
+        if noisy and calls[index] == 1 and index % 4 == 1:
+            return {**expected, "isAdmin": True}
+        if noisy and calls[index] == 1 and index % 5 == 2:
+            return {**expected, "title": "Chief Executive Officer"}
+        return expected
+
+    return answer
+
+
+def ask_oracle(dataset: Path, noisy: bool = False) -> Callable[[dict[str, Any]], Any]:
+    """Answers each question with the eval set's reference query, or a refusal.
+
+    With ``noisy``: every 4th question first gets a ``DETACH DELETE``, every 5th a query with a
+    string literal, and every 7th a query where a refusal (or an answer) was due.
+    """
+    items = [json.loads(line) for line in dataset.read_text().splitlines() if line.strip()]
+    calls: dict[int, int] = {}
+
+    def answer(body: dict[str, Any]) -> Any:
+        question = user_text(body).removeprefix("Question: ")
+        index = next(n for n, i in enumerate(items) if i["question"] == question)
+        calls[index] = calls.get(index, 0) + 1
+        item = items[index]
+        if noisy and index % 7 == 3:
+            if item.get("refusal"):
+                return {"cypher": "MATCH (u:User) RETURN u.userName AS userName", "parameters": {}, "refusal": None}
+            return {"cypher": None, "parameters": {}, "refusal": "I am not sure."}
+        if noisy and calls[index] == 1 and index % 4 == 1:
+            return {"cypher": "MATCH (u:User) DETACH DELETE u", "parameters": {}, "refusal": None}
+        if noisy and calls[index] == 1 and index % 5 == 2:
+            return {"cypher": "MATCH (u:User) WHERE u.title = 'x' RETURN u.userName AS userName", "parameters": {}, "refusal": None}
+        if item.get("refusal"):
+            return {"cypher": None, "parameters": {}, "refusal": "not in the graph"}
+        return {"cypher": item["cypher"], "parameters": item["parameters"], "refusal": None}
+
+    return answer

@@ -7,14 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from scim_processor import ScimProcessor, Settings
 
 from .conftest import DATA
-from .scripted_server import ScriptedServer, user_text
+from .scripted_server import ScriptedServer, ask_oracle, map_oracle
 
 ROOT = DATA.parent.parent
 MAP_SET = DATA / "llm_eval_map.jsonl"
@@ -46,31 +45,6 @@ def test_without_an_endpoint_exit_2_naming_the_settings(args: tuple[str, ...], t
     assert run.returncode == 2
     assert "OPENAI_BASE_URL" in run.stderr and "OPENAI_API_KEY" in run.stderr and "SCIM_PROCESSOR_LLM_MODEL" in run.stderr
     assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
-
-
-def map_oracle() -> Any:
-    """Answers each map request with the expected resource of the eval item whose record it is (plumbing only)."""
-    items = [json.loads(line) for line in MAP_SET.read_text().splitlines()]
-
-    def answer(body: dict[str, Any]) -> Any:
-        text = user_text(body)
-        item = next(i for i in items if (i["expected"].get("userName") or i["expected"]["displayName"]) in text)
-        return item["expected"]
-
-    return answer
-
-
-def ask_oracle() -> Any:
-    """Answers each question with the eval set's reference query, or a refusal."""
-    items = {json.loads(line)["question"]: json.loads(line) for line in ASK_SET.read_text().splitlines()}
-
-    def answer(body: dict[str, Any]) -> Any:
-        item = items[user_text(body).removeprefix("Question: ")]
-        if item.get("refusal"):
-            return {"cypher": None, "parameters": {}, "refusal": "not in the graph"}
-        return {"cypher": item["cypher"], "parameters": item["parameters"], "refusal": None}
-
-    return answer
 
 
 def test_map_cli_writes_results_and_the_store_then_finetune_export(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:
@@ -111,7 +85,7 @@ def test_ask_cli_json_and_exit_codes(env: dict[str, str], scripted: ScriptedServ
 
 def test_eval_against_the_scripted_server(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:
     scripted.reset()
-    scripted.fallback = map_oracle()
+    scripted.fallback = map_oracle(MAP_SET)
     run = cli("eval", "map", str(MAP_SET), "--json", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     metrics = json.loads(run.stdout)
@@ -119,7 +93,7 @@ def test_eval_against_the_scripted_server(env: dict[str, str], scripted: Scripte
     assert metrics["records"] >= 30 and metrics["schemaValidRate"] == 1.0
     assert metrics["precision"] == 1.0 and metrics["recall"] == 1.0 and metrics["meanAttempts"] == 1.0
     scripted.reset()
-    scripted.fallback = ask_oracle()
+    scripted.fallback = ask_oracle(ASK_SET)
     run = cli("eval", "ask", str(ASK_SET), "--json", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     metrics = json.loads(run.stdout)
