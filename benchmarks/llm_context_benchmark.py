@@ -26,6 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from scim_processor.llm.core import Settings, open_processor
+from scim_processor.llm.json_schema import resource_schema
 from scim_processor.llm.records import parse_text
 from scim_processor.llm.retrieval import SchemaRetriever
 
@@ -47,12 +48,15 @@ def main() -> None:
         whole_tokens, whole_chars = tokens(whole), len(whole)
         ratios: list[float] = []
         by_format: dict[str, list[float]] = defaultdict(list)
-        narrowed_total = narrowed_chars = 0
+        narrowed_total = narrowed_chars = schema_total = 0
+        whole_schema_json = sum(tokens(json.dumps(resource_schema(retriever.full_context(name)))) for name in retriever.resource_types)
         seconds: list[float] = []
         for item in items:
             [record] = parse_text(item["text"], item["format"], item["id"])
             started = time.perf_counter()
-            text = retriever.narrow(record, item.get("resourceType", "User")).render()
+            narrowed = retriever.narrow(record, item.get("resourceType", "User"))
+            text = narrowed.render()
+            schema_total += tokens(json.dumps(resource_schema(narrowed.context)))
             seconds.append(time.perf_counter() - started)
             ratio = tokens(text) / whole_tokens
             ratios.append(ratio)
@@ -64,6 +68,8 @@ def main() -> None:
               f"max {max(ratios):.1%}, min {min(ratios):.1%} of the whole-schema tokens")  # fmt: skip
         print(f"over the set: {narrowed_total} / {whole_tokens * len(items)} tokens = {narrowed_total / (whole_tokens * len(items)):.1%}")
         print(f"characters: {narrowed_chars / (whole_chars * len(items)):.1%} of the whole-schema string")
+        print(f"response_format JSON Schema (sent with the prompt): narrowed {schema_total / len(items):.0f} tokens on average, "
+              f"{schema_total / (whole_schema_json * len(items)):.1%} of the whole schemas' ({whole_schema_json})")  # fmt: skip
         for fmt, values in sorted(by_format.items()):
             print(f"  {fmt:6} n={len(values):2}  mean {statistics.mean(values):.1%}  max {max(values):.1%}")
         print(f"retrieval (one Cypher query + narrowing) per record: median {statistics.median(seconds) * 1000:.1f} ms, "

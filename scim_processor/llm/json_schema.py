@@ -40,10 +40,16 @@ def attribute_schema(attribute: AttributeDefinition, *, nullable: bool) -> dict[
         if attribute.canonical_values:
             item["enum"] = list(attribute.canonical_values)
         if attribute.description:
-            item["description"] = attribute.description[:200]
+            item["description"] = first_sentence(attribute.description)
     if attribute.multi_valued:
         item = {"type": "array", "items": item}
     return _nullable(item) if nullable else item
+
+
+def first_sentence(text: str, limit: int = 120) -> str:
+    """The first sentence of a schema description, at most ``limit`` characters (descriptions cost prompt tokens)."""
+    sentence = text.split(". ")[0].strip().rstrip(".")
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
 
 
 def _object(properties: dict[str, Any], *, nullable: bool) -> dict[str, Any]:
