@@ -105,6 +105,7 @@ class Mapper:
         """
         started = time.perf_counter()
         full = self.retriever.full_context(resource_type)
+        resource_type = full.resource_type.name  # as registered ("group" → "Group")
         messages, runnable, text = self.prompt(record, resource_type)
         prompt = [{"role": "system", "content": str(messages[0].content)}, {"role": "user", "content": str(messages[1].content)}]
         usage, errors = Usage(), list[GateError]()

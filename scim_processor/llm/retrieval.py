@@ -169,8 +169,9 @@ class SchemaRetriever:
         Raises:
             ValueError: no such resource type is loaded.
         """
+        by_name = {name.lower(): context for name, context in self._contexts.items()}
         try:
-            return self._contexts[resource_type]
+            return by_name[resource_type.lower()]  # resource type names are matched case-insensitively
         except KeyError:
             raise ValueError(f"unknown resource type {resource_type!r} (loaded: {', '.join(self._contexts)})") from None
 
