@@ -9,7 +9,8 @@
    ``scim_invalidValue``), which also builds the Cypher and passes it through the guard.
 3. **Groundedness** (``ungrounded_value``): every leaf string must come from the record (equal
    after normalisation: case-folded, whitespace collapsed, phone numbers compared as digits, or
-   made of the record's words in any order, e.g. a formatted name from first and last name) or
+   made of the record's words in any order, e.g. a formatted name from first and last name; a
+   dateTime whose date is a record value's) or
    be one of the attribute's canonical values (words recombine only from name fields, so an
    instruction inside a note grounds nothing); a number must be a record value; a boolean
    needs a record field with a boolean value (``true``/``false``/``yes``/``no``/``active``/...).
@@ -42,6 +43,8 @@ READ_ONLY_COMMON = ("id", "meta")
 _BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "y", "n", "t", "f", "1", "0", "active", "inactive",
                             "enabled", "disabled", "on", "off"})  # fmt: skip
 _PHONE = re.compile(r"^\+?[\d\s().-]{7,}$")
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}t")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _NAME_FIELD = re.compile(r"name|^cn$|^sn$|^gn$|first|last|surname|forename", re.IGNORECASE)
 
 
@@ -138,8 +141,10 @@ def scim_gate(processor: ScimProcessor, resource: dict[str, Any], context: Groun
 
 
 def normalise(value: str) -> str:
-    """Case-folded, whitespace collapsed; a phone-number-like value → its digits."""
+    """Case-folded, whitespace collapsed; a phone-number-like value (not an ISO date) → its digits."""
     text = " ".join(value.split()).casefold()
+    if _DATE.match(text):  # an ISO date is not a phone number
+        return text
     if _PHONE.match(text) and sum(c.isdigit() for c in text) >= 7:
         return "".join(c for c in text if c.isdigit())
     return text
@@ -176,6 +181,8 @@ class Grounding:
                 errors.append(GateError("secret_value", path, f"{path} holds the value of a secret record field"))
             elif text in self.values or text in {c.casefold() for c in canonical}:
                 continue
+            elif _DATE_TIME.match(text) and any(v.startswith(text[:10]) for v in self.values):
+                continue  # an xsd:dateTime built from a record's date (RFC 7643 §2.3.5)
             elif not isinstance(leaf, str) or not _words(text) or not set(_words(text)) <= self.words:
                 errors.append(GateError("ungrounded_value", path, f"{path}={str(leaf)[:80]!r} does not come from the record"))
         return errors

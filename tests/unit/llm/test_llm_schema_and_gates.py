@@ -111,6 +111,7 @@ def test_boolean_grounded_by_a_status_field(user_context: GroundingContext) -> N
 def test_normalise() -> None:
     assert normalise("  Ada   LOVELACE ") == "ada lovelace"
     assert normalise("+1 (555) 010-1234") == "15550101234"
+    assert normalise("2024-03-01") == "2024-03-01"
 
 
 def test_record_terms_use_field_words_vocabulary_and_values() -> None:
@@ -118,3 +119,10 @@ def test_record_terms_use_field_words_vocabulary_and_values() -> None:
     assert {"telephone", "phone", "family", "telephone number", "email"} <= set(terms)
     assert "mobile" in values
     assert words("employee_ID") == ["employee", "id"] and words("givenName") == ["given", "name"]
+
+
+def test_date_time_from_a_record_date(user_context: GroundingContext) -> None:
+    acme = "urn:example:scim:schemas:extension:acme:2.0:User"
+    grounding = Grounding(Record("r", {"start_date": "2024-03-01"}))
+    assert grounding.check({acme: {"startDate": "2024-03-01T00:00:00Z"}}, user_context) == []
+    assert [e.code for e in grounding.check({acme: {"startDate": "2024-03-02T00:00:00Z"}}, user_context)] == ["ungrounded_value"]
