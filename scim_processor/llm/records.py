@@ -33,11 +33,12 @@ from .core import ScimProcessorError
 
 FORMATS = ("json", "jsonl", "csv", "ldif")
 _SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".ldif": "ldif"}
-_SECRET = re.compile(
-    r"pass(word|wd|phrase)?|pwd|hash|salt|secret|token|ssn|social.?security|national.?id|tax.?id|"
-    r"salary|compensation|wage|pay(roll|grade)?|bonus|bank|iban|credit.?card|pin(code)?$|dob|birth",
-    re.IGNORECASE,
-)
+# A field is secret if one of its words (split at camelCase, _, -, ., spaces) is a short secret
+# word, or its name without separators contains a long one ("userPassword", "annual_salary").
+_SECRET_WORDS = frozenset({"ssn", "pwd", "pw", "pin", "dob", "iban", "salt", "hash", "hashed", "token", "pay", "wage",
+                           "wages", "bonus", "bank", "cvv", "otp", "totp"})  # fmt: skip
+_SECRET_PARTS = ("password", "passwd", "passphrase", "secret", "salary", "compensation", "socialsecurity", "nationalid",
+                 "taxid", "creditcard", "cardnumber", "birth", "bankaccount", "payroll", "paygrade", "apikey")  # fmt: skip
 
 
 class RecordError(ScimProcessorError):
@@ -47,11 +48,14 @@ class RecordError(ScimProcessorError):
 def is_secret_field(name: str) -> bool:
     """True if a field name denotes a secret or a value with no SCIM home that must never be emitted.
 
-    Matched case-insensitively against a fixed pattern: password / pwd / hash / salt / secret /
-    token / SSN / social security / national or tax id / salary / compensation / wage / pay /
-    bonus / bank / IBAN / credit card / PIN / date of birth.
+    A word of the name (split at camelCase, ``_``, ``-``, ``.``) is one of SSN, pwd, PIN, DOB,
+    IBAN, salt, hash, token, pay, wage, bonus, bank, CVV, OTP; or the name without separators
+    contains password, passwd, passphrase, secret, salary, compensation, social security,
+    national id, tax id, credit card, card number, birth, bank account, payroll, pay grade, API key.
     """
-    return bool(_SECRET.search(name))
+    parts = [w for w in re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).lower()) if w]
+    squashed = "".join(parts)
+    return any(part in _SECRET_WORDS for part in parts) or any(secret in squashed for secret in _SECRET_PARTS)
 
 
 @dataclass(frozen=True)

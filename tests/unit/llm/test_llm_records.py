@@ -53,11 +53,11 @@ def test_unknown_suffix_is_an_error(tmp_path: Path) -> None:
         read_records([tmp_path / "people.xlsx"])
 
 
-@pytest.mark.parametrize("name", ["password", "userPassword", "pwd", "password_hash", "hashedPassword", "ssn", "SSN", "salary", "annual_salary", "api_token", "dob"])
+@pytest.mark.parametrize("name", ["password", "userPassword", "pwd", "password_hash", "hashedPassword", "ssn", "SSN", "salary", "annual_salary", "api_token", "dob", "userSSN", "date_of_birth", "pin", "API-Key"])
 def test_secret_fields(name: str) -> None:
     assert is_secret_field(name)
 
 
-@pytest.mark.parametrize("name", ["mail", "displayName", "first_name", "telephoneNumber", "department", "employee_id", "title", "status"])
+@pytest.mark.parametrize("name", ["mail", "displayName", "first_name", "telephoneNumber", "department", "employee_id", "title", "status", "className", "businessName", "display", "spinner", "company"])
 def test_ordinary_fields(name: str) -> None:
     assert not is_secret_field(name)
