@@ -73,7 +73,10 @@ def evaluate_map(processor: ScimProcessor, mapper: Mapper, items: Iterable[dict[
     tp = fp = fn = prompt_tokens = completion_tokens = 0
     latencies: list[float] = []
     for item in items:
+        _require(item, ("text", "format"))
         records = parse_text(str(item["text"]), str(item["format"]), f"eval:{item.get('id')}")
+        if len(records) != 1:
+            raise ValueError(f"eval item {item.get('id')!r}: 'text' must hold exactly one record, not {len(records)}")
         result = mapper.map_record(records[0], str(item.get("resourceType", "User")))
         n += 1
         attempts += result.attempts
@@ -103,6 +106,12 @@ def evaluate_map(processor: ScimProcessor, mapper: Mapper, items: Iterable[dict[
     }  # fmt: skip
 
 
+def _require(item: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    missing = [key for key in keys if key not in item]
+    if missing:
+        raise ValueError(f"eval item {item.get('id')!r} lacks {', '.join(missing)}")
+
+
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -117,6 +126,7 @@ def evaluate_ask(processor: ScimProcessor, asker: Asker, items: Iterable[dict[st
     n = answerable = correct = refusal_ok = guard = attempts = prompt_tokens = completion_tokens = 0
     latencies: list[float] = []
     for item in items:
+        _require(item, ("question",) if item.get("refusal") else ("question", "cypher"))
         result = asker.ask(str(item["question"]))
         n += 1
         attempts += result.attempts

@@ -81,3 +81,14 @@ def test_eval_helpers() -> None:
     assert set(pairs) == {("userName", "ada"), ("emails.value", "a@b"), ("emails.primary", "true")}
     assert _rows_key([{"a": 1}, {"a": 2}], False) == _rows_key([{"b": 2}, {"b": 1}], False)
     assert _rows_key([{"a": 1}, {"a": 2}], True) != _rows_key([{"b": 2}, {"b": 1}], True)
+
+
+def test_malformed_eval_items_are_clear_errors() -> None:
+    from scim_processor.llm.evaluate import evaluate_ask, evaluate_map
+
+    with pytest.raises(ValueError, match="'m1' lacks text"):
+        evaluate_map(None, None, [{"id": "m1", "format": "csv"}])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="exactly one record"):
+        evaluate_map(None, None, [{"id": "m2", "format": "csv", "text": "a,b\n"}])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'q1' lacks cypher"):
+        evaluate_ask(None, None, [{"id": "q1", "question": "?"}])  # type: ignore[arg-type]
