@@ -32,8 +32,9 @@ def scripted(model_server: ScriptedServer) -> ScriptedServer:
 
 
 @pytest.fixture
-def chat(scripted: ScriptedServer) -> ChatOpenAI:
+def chat(scripted: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> ChatOpenAI:
     """The real ChatOpenAI client on the scripted server, built as the CLI builds it."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # a proxy in the environment must not intercept 127.0.0.1
     settings = LlmSettings.model_validate(
         {"OPENAI_BASE_URL": scripted.base_url, "OPENAI_API_KEY": "sk-test-not-a-secret", "SCIM_PROCESSOR_LLM_MODEL": "scripted-model"}
     )

@@ -29,7 +29,7 @@ def _base_env(graph_settings: Settings, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     return {**env, "NEO4J_URI": graph.uri or "", "NEO4J_USERNAME": graph.username,
             "NEO4J_PASSWORD": graph.password.get_secret_value(), "NEO4J_DATABASE": graph.database or "",
-            "SCIM_PROCESSOR_HOME": str(tmp_path / "home")}  # fmt: skip
+            "SCIM_PROCESSOR_HOME": str(tmp_path / "home"), "NO_PROXY": "127.0.0.1,localhost"}  # fmt: skip
 
 
 @pytest.fixture
