@@ -254,7 +254,7 @@ def cypher_check(
         guard = _guard_for(graph_schema_file)
         if batch is not None:
             invalid = 0
-            for number, line in enumerate(batch.read_text(encoding="utf-8").splitlines(), start=1):
+            for number, line in enumerate(batch.read_text(encoding="utf-8").split("\n"), start=1):
                 if not line.strip():
                     continue
                 try:
@@ -263,11 +263,11 @@ def cypher_check(
                 except (json.JSONDecodeError, KeyError, TypeError) as error:
                     raise ValueError(f"{batch}:{number}: not a {{id, query, read_only}} object: {error}") from None
                 invalid += not report.valid
-                line = {
+                verdict = {
                     "id": item.get("id"), "valid": report.valid,
                     "errors": [p.to_json() for p in report.errors], "warnings": [p.to_json() for p in report.warnings],
                 }  # fmt: skip
-                sys.stdout.write(strict_json(line) + "\n")
+                sys.stdout.write(strict_json(verdict) + "\n")
             raise typer.Exit(1 if invalid else 0)
         report = guard.check(query or "", read_only=read_only)
     for problem in report.problems:
@@ -307,3 +307,5 @@ def db_status(as_json: Annotated[bool, typer.Option("--json", help="Print uri, d
         _json(data)
     else:
         out.print(f"running at {info.uri} (pid {info.pid})" if info else "not running", highlight=False)
+
+from . import cli_llm  # noqa: E402, F401  (registers map, ask, finetune export, eval on app; imports app from here)

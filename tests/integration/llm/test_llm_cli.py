@@ -1,0 +1,108 @@
+"""The LLM commands end to end: no endpoint → exit 2; map, ask, finetune export and eval against the scripted server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scim_processor import ScimProcessor, Settings
+
+from .conftest import DATA
+from .scripted_server import ScriptedServer, ask_oracle, map_oracle
+
+ROOT = DATA.parent.parent
+MAP_SET = DATA / "llm_eval_map.jsonl"
+ASK_SET = DATA / "llm_eval_ask.jsonl"
+
+
+def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scim_processor", *args], check=False, capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+
+
+def _base_env(graph_settings: Settings, tmp_path: Path) -> dict[str, str]:
+    graph = graph_settings.graph
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    return {**env, "NEO4J_URI": graph.uri or "", "NEO4J_USERNAME": graph.username,
+            "NEO4J_PASSWORD": graph.password.get_secret_value(), "NEO4J_DATABASE": graph.database or "",
+            "SCIM_PROCESSOR_HOME": str(tmp_path / "home"), "NO_PROXY": "127.0.0.1,localhost"}  # fmt: skip
+
+
+@pytest.fixture
+def env(seeded: ScimProcessor, graph_settings: Settings, tmp_path: Path, scripted: ScriptedServer) -> dict[str, str]:
+    """The CLI's environment: the session's graph (seeded) and the scripted model server."""
+    return {**_base_env(graph_settings, tmp_path), "OPENAI_BASE_URL": scripted.base_url, "SCIM_PROCESSOR_LLM_MODEL": "scripted-model"}
+
+
+@pytest.mark.parametrize("args", [("map", "x.csv"), ("ask", "who?"), ("eval", "ask", "x.jsonl")])
+def test_without_an_endpoint_exit_2_naming_the_settings(args: tuple[str, ...], tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    run = cli(*args, env={**env, "SCIM_PROCESSOR_HOME": str(tmp_path)}, cwd=tmp_path)
+    assert run.returncode == 2
+    assert "OPENAI_BASE_URL" in run.stderr and "OPENAI_API_KEY" in run.stderr and "SCIM_PROCESSOR_LLM_MODEL" in run.stderr
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_map_cli_writes_results_and_the_store_then_finetune_export(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:
+    records = tmp_path / "people.csv"
+    records.write_text("first_name,last_name,email,job_title,department,employee_id,status,salary\n"
+                       "Hedy,Lamarr,hedy.lamarr@example.net,Inventor,Research,1041,active,90000\n")  # fmt: skip
+    good = json.loads(MAP_SET.read_text().splitlines()[0])["expected"]
+    good.pop("phoneNumbers")
+    scripted.reset({**good, "isAdmin": True}, good)
+    out = tmp_path / "results.jsonl"
+    run = cli("map", str(records), "--output", str(out), env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    [line] = [json.loads(x) for x in out.read_text().splitlines()]
+    assert (line["status"], line["attempts"], line["model"], line["resourceType"]) == ("accepted", 2, "scripted-model", "User")
+    assert "90000" not in out.read_text()
+    run = cli("cypher", "run", "MATCH (u:User {userName: $u}) RETURN u.title AS title", "--param", "u=hedy.lamarr@example.net", "--json", env=env, cwd=tmp_path)
+    assert json.loads(run.stdout) == [{"title": "Inventor"}]
+    train = tmp_path / "ft" / "map.jsonl"
+    run = cli("finetune", "export", "--task", "map", "--output", str(train), "--validation-split", "0", env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    [example] = [json.loads(x) for x in train.read_text().splitlines()]
+    assert [m["role"] for m in example["messages"]] == ["system", "user", "assistant"]
+    assert json.loads(example["messages"][2]["content"])["userName"] == "hedy.lamarr@example.net"
+    assert "90000" not in train.read_text()
+
+
+def test_ask_cli_json_and_exit_codes(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:
+    scripted.reset({"cypher": "MATCH (g:Group) RETURN g.displayName AS name ORDER BY name", "parameters": {}, "refusal": None})
+    run = cli("ask", "Which groups exist?", "--json", env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert set(data) == {"question", "cypher", "parameters", "rows", "refusal", "attempts"}
+    assert [r["name"] for r in data["rows"]] == ["Admins", "All Staff", "Engineering Team", "Research Team"]
+    scripted.reset({"cypher": None, "parameters": {}, "refusal": "No passwords in the graph."})
+    run = cli("ask", "What is Ada's password?", "--json", env=env, cwd=tmp_path)
+    assert run.returncode == 1 and json.loads(run.stdout)["refusal"] == "No passwords in the graph."
+
+
+def test_eval_against_the_scripted_server(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:
+    scripted.reset()
+    scripted.fallback = map_oracle(MAP_SET)
+    run = cli("eval", "map", str(MAP_SET), "--json", env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    metrics = json.loads(run.stdout)
+    print("eval map (oracle script):", json.dumps(metrics))
+    assert metrics["records"] >= 30 and metrics["schemaValidRate"] == 1.0
+    assert metrics["precision"] == 1.0 and metrics["recall"] == 1.0 and metrics["meanAttempts"] == 1.0
+    scripted.reset()
+    scripted.fallback = ask_oracle(ASK_SET)
+    run = cli("eval", "ask", str(ASK_SET), "--json", env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    metrics = json.loads(run.stdout)
+    print("eval ask (oracle script):", json.dumps(metrics))
+    assert metrics["questions"] >= 25 and metrics["executionAccuracy"] == 1.0 and metrics["refusalAccuracy"] == 1.0
+
+
+def test_a_failing_endpoint_is_exit_2_in_one_line(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:
+    scripted.reset(500, 500, 500, 500)
+    run = cli("ask", "How many users?", env=env, cwd=tmp_path)
+    assert run.returncode == 2 and "model endpoint failed" in run.stderr
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
