@@ -17,6 +17,7 @@ import pytest
 from scim_processor import ScimProcessor, Settings
 from scim_processor.config import GraphSettings
 from scim_processor.graph import EmbeddedServer, GraphConnection
+from scim_processor.graph.embedded import READER_USERNAME
 from scim_processor.pipeline import SchemaSetRetriever
 from scim_processor.resources import bundled_dir
 from scim_processor.retrieval import GroundingContext
@@ -48,7 +49,14 @@ def graph_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         server = EmbeddedServer(home)
         info = server.start()
         try:
-            graph = GraphSettings(uri=info.uri, username="root", password=server.password(), database=info.database)
+            graph = GraphSettings(
+                uri=info.uri,
+                username="root",
+                password=server.password(),
+                database=info.database,
+                read_username=READER_USERNAME,
+                read_password=server.reader_password(),
+            )
             yield Settings(home=home, graph=graph, batch_size=50)
         finally:
             server.stop()
