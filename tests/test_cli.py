@@ -29,6 +29,7 @@ def env(processor, graph_settings, tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "NEO4J_URI": graph.uri or "", "NEO4J_USERNAME": graph.username,
         "NEO4J_PASSWORD": graph.password.get_secret_value(), "NEO4J_DATABASE": graph.database or "",
+        "NEO4J_READ_USERNAME": graph.read_username or "", "NEO4J_READ_PASSWORD": graph.read_password.get_secret_value(),
         "SCIM_PROCESSOR_HOME": str(tmp_path / "home"),
     }  # fmt: skip
 

@@ -57,13 +57,23 @@ def redact_uri(uri: str) -> str:
 
 
 def _driver(uri: str, auth: tuple[str, str]) -> neo4j.Driver:
-    return neo4j.GraphDatabase.driver(
-        uri,
-        auth=auth,
-        connection_timeout=CONNECTION_TIMEOUT,
-        max_transaction_retry_time=MAX_TRANSACTION_RETRY_TIME,
-        connection_acquisition_timeout=CONNECTION_TIMEOUT * 3,
-    )
+    """A driver with the project's time bounds.
+
+    Raises:
+        GraphError: the URI is not one the driver accepts (its message, which quotes the URI with
+            any userinfo, is replaced by one that does not).
+    """
+    try:
+        return neo4j.GraphDatabase.driver(
+            uri,
+            auth=auth,
+            connection_timeout=CONNECTION_TIMEOUT,
+            max_transaction_retry_time=MAX_TRANSACTION_RETRY_TIME,
+            connection_acquisition_timeout=CONNECTION_TIMEOUT * 3,
+        )
+    except (DriverError, ValueError):
+        hint = " (credentials go in NEO4J_USERNAME / NEO4J_PASSWORD, not in the URI)" if "@" in uri else ""
+        raise GraphError(f"NEO4J_URI {redact_uri(uri)} is not a URI the neo4j driver accepts{hint}") from None
 
 
 class GraphConnection:
