@@ -15,9 +15,12 @@ attribute nodes replaced in one transaction.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from neo4j.exceptions import ConstraintError, TransientError
 
 from . import resources
 from .graph import GraphConnection
@@ -170,6 +173,23 @@ def load_schemas(
         scim_processor.errors.GraphError: the server failed.
         scim_processor.errors.CypherRejectedError: the guard rejected a statement.
     """
+    # Two first runs on one empty graph load the same schemas at once; ArcadeDB raises
+    # ConstraintError for a concurrent MERGE of the same key instead of waiting. Loading is
+    # idempotent (each schema in its own transaction), so retrying after the other loader has
+    # committed finds those schemas in place; a few short waits cover a loader mid-way.
+    for delay in (0.2, 0.5, 1.0):
+        try:
+            return _load_schemas(connection, schema_set, check)
+        except (ConstraintError, TransientError):
+            time.sleep(delay)
+    return _load_schemas(connection, schema_set, check)
+
+
+def _load_schemas(
+    connection: GraphConnection,
+    schema_set: SchemaSet,
+    check: Callable[[str, dict[str, Any]], None] | None,
+) -> LoadReport:
     report = LoadReport()
     for name, ddl in constraint_statements(schema_set):
         connection.run_schema(ddl)

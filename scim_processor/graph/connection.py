@@ -36,6 +36,8 @@ CONNECTION_TIMEOUT = 5.0
 """Seconds to establish one Bolt connection (driver ``connection_timeout``)."""
 MAX_TRANSACTION_RETRY_TIME = 5.0
 """Seconds a managed transaction is retried on transient failures (driver ``max_transaction_retry_time``)."""
+EMBEDDED_MAX_TRANSACTION_RETRY_TIME = 2.0
+"""The same for the embedded server: on 127.0.0.1 a lost connection means a stopped server, not a failover."""
 
 # The driver logs each retry as a multi-line WARNING; without a handler Python would print them.
 logging.getLogger("neo4j").addHandler(logging.NullHandler())
@@ -56,7 +58,7 @@ def redact_uri(uri: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def _driver(uri: str, auth: tuple[str, str]) -> neo4j.Driver:
+def _driver(uri: str, auth: tuple[str, str], retry_time: float = MAX_TRANSACTION_RETRY_TIME) -> neo4j.Driver:
     """A driver with the project's time bounds.
 
     Raises:
@@ -68,7 +70,7 @@ def _driver(uri: str, auth: tuple[str, str]) -> neo4j.Driver:
             uri,
             auth=auth,
             connection_timeout=CONNECTION_TIMEOUT,
-            max_transaction_retry_time=MAX_TRANSACTION_RETRY_TIME,
+            max_transaction_retry_time=retry_time,
             connection_acquisition_timeout=CONNECTION_TIMEOUT * 3,
         )
     except (DriverError, ValueError):
@@ -151,7 +153,7 @@ class GraphConnection:
                 auth, enforcement = (READER_USERNAME, server.reader_password()), f"embedded server user {READER_USERNAME!r} (read-only group)"
             else:
                 auth, enforcement = (USERNAME, server.password()), None
-            driver = _driver(info.uri, auth)
+            driver = _driver(info.uri, auth, EMBEDDED_MAX_TRANSACTION_RETRY_TIME)
         except BaseException:
             server.release(lease)
             raise
