@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+from neo4j.exceptions import Neo4jError
+from pydantic import SecretStr
 
 from scim_processor import Settings
 from scim_processor.config import GraphSettings
@@ -55,7 +57,7 @@ def test_a_reused_pid_is_never_taken_for_the_server_nor_signalled(tmp_path: Path
 def test_uris_with_userinfo_are_never_echoed(tmp_path: Path) -> None:
     assert redact_uri("bolt://neo4j:s3cret@db.example:7687") == "bolt://db.example:7687"
     assert redact_uri("neo4j+s://db.example") == "neo4j+s://db.example"
-    settings = Settings(home=tmp_path, graph=GraphSettings(uri="bolt://neo4j:s3cret@127.0.0.1:1", password="pw"))
+    settings = Settings(home=tmp_path, graph=GraphSettings(uri="bolt://neo4j:s3cret@127.0.0.1:1", password=SecretStr("pw")))
     with pytest.raises(GraphError) as error:
         GraphConnection.open(settings)
     assert "s3cret" not in str(error.value) and "127.0.0.1:1" in str(error.value)
@@ -81,6 +83,10 @@ def test_secrets_stay_off_the_process_list_and_the_files_are_private(tmp_path: P
         assert (server.home / "arcadedb" / "databases").is_dir()
         logs = (server.home / "server.log").read_text() + "".join(p.read_text(errors="replace") for p in (server.home / "arcadedb" / "log").glob("*"))
         assert server.password() not in logs and server.reader_password() not in logs
+        with GraphConnection.open(embedded_settings(server.home)) as writer:  # root, who may write
+            for url in ("file:///etc/passwd", f"http://127.0.0.1:{info.http_port}/api/v1/ready"):
+                with pytest.raises(Neo4jError):
+                    writer.read(f"LOAD CSV FROM '{url}' AS line RETURN line LIMIT 1")
     finally:
         server.release(lease)
 

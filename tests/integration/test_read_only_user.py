@@ -8,6 +8,8 @@ through the driver directly: no guard runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import neo4j
 import pytest
 from neo4j.exceptions import Neo4jError
@@ -35,7 +37,7 @@ def _count(connection: GraphConnection) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def reader(processor: ScimProcessor, graph_settings: Settings):
+def reader(processor: ScimProcessor, graph_settings: Settings) -> Iterator[GraphConnection]:
     """A read-only connection on a graph holding one user."""
     result = processor.process_payload({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada"})
     assert result.accepted, result.error
