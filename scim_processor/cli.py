@@ -7,6 +7,7 @@ query rejected; 2 a usage or infrastructure error, printed as one line without a
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections import Counter
 from enum import StrEnum
@@ -36,6 +37,17 @@ app.add_typer(db_app, name="db")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C (exit 143): connections close, and a server this command
+    started is stopped unless another command still uses it (POSIX: 128 + signal number)."""
+    raise SystemExit(128 + signum)
+
+
+@app.callback()
+def _main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
 
 def _fail(message: str) -> typer.Exit:
