@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
 from collections import Counter
 from enum import StrEnum
@@ -31,7 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .config import load_settings
-from .errors import CypherRejectedError, ScimProcessorError
+from .errors import CypherRejectedError, GraphError, ScimProcessorError
 from .graph import EmbeddedServer, GraphSchema
 from .guard import CypherGuard
 from .pipeline import PayloadResult, ScimProcessor
@@ -47,6 +48,19 @@ app.add_typer(db_app, name="db")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C (exit 143, POSIX: 128 + signal number).
+
+    Connections close, and a server this command started is stopped unless another command still uses it.
+    """
+    raise SystemExit(128 + signum)
+
+
+@app.callback()
+def _main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -98,7 +112,7 @@ class _Guarded:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, error: BaseException | None, tb: Any) -> Literal[False]:
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> Literal[False]:
         if error is None or isinstance(error, (typer.Exit, SystemExit, KeyboardInterrupt)):
             return False
         if isinstance(error, (ScimProcessorError, OSError, ValueError)):
@@ -213,7 +227,9 @@ def cypher_run(
     """Run a read-only query (guard in read-only mode, READ transaction)."""
     with _Guarded():
         params = _parse_params(param or [])
-        with ScimProcessor.open(load_settings()) as processor:
+        with ScimProcessor.open(load_settings(), read_only=True) as processor:
+            if processor.connection.enforcement and processor.connection.enforcement.startswith("READ access mode"):
+                err.print(f"note: read-only through {processor.connection.enforcement}", highlight=False, style="dim")
             try:
                 rows = processor.run_cypher(query, params)
             except CypherRejectedError as error:
@@ -281,31 +297,53 @@ def cypher_check(
 
 @db_app.command("start")
 def db_start() -> None:
-    """Start the embedded server and leave it running (commands then reuse it)."""
+    """Start the embedded server and leave it running until `db stop` (commands then reuse it)."""
     with _Guarded():
-        info = EmbeddedServer(load_settings().home).start(persistent=True)
+        server = EmbeddedServer(load_settings().home)
+        info = server.start(persistent=True)
+        # Adopting a server another command started: it is now marked persistent under the lock,
+        # so its starter leaves it running; check it is still the same live process before saying so.
+        if server.status() != info:
+            raise GraphError("the embedded graph server stopped while being started; run `scim-processor db start` again")
     out.print(f"embedded graph server running: {info.uri} (database {info.database}, pid {info.pid})", highlight=False)
 
 
 @db_app.command("stop")
-def db_stop() -> None:
-    """Stop the embedded server."""
+def db_stop(
+    force: Annotated[bool, typer.Option("--force", help="Stop it even while other commands use it.")] = False,
+) -> None:
+    """Stop the embedded server (once the commands using it are done, unless --force)."""
     with _Guarded():
-        stopped = EmbeddedServer(load_settings().home).stop()
-    out.print("stopped" if stopped else "not running")
+        server = EmbeddedServer(load_settings().home)
+        busy = server.in_use()
+        stopped = server.stop(force=force)
+    if stopped and busy and not force:
+        out.print("in use by another scim-processor command: it stops when that command ends (--force stops it now)")
+    else:
+        out.print("stopped" if stopped else "not running")
 
 
 @db_app.command("status")
-def db_status(as_json: Annotated[bool, typer.Option("--json", help="Print uri, database and pid as JSON.")] = False) -> None:
-    """Show whether the embedded server is running."""
+def db_status(as_json: Annotated[bool, typer.Option("--json", help="Print the state as JSON.")] = False) -> None:
+    """Show whether the embedded server is running, who started it, and whether commands use it."""
     with _Guarded():
         settings = load_settings()
-        info = EmbeddedServer(settings.home).status()
+        server = EmbeddedServer(settings.home)
+        info = server.status()
+        in_use = info is not None and server.in_use()
     data = {"running": info is not None, "uri": info.uri if info else None, "database": info.database if info else None,
-            "pid": info.pid if info else None, "home": str(settings.home)}  # fmt: skip
+            "pid": info.pid if info else None, "persistent": info.persistent if info else None,
+            "in_use": in_use, "home": str(settings.home)}  # fmt: skip
     if as_json:
         _json(data)
+    elif info is None:
+        out.print("not running")
     else:
-        out.print(f"running at {info.uri} (pid {info.pid})" if info else "not running", highlight=False)
+        if info.persistent:
+            how = "started by db start"
+        else:
+            how = "used by a running command" if in_use else "left by an interrupted command; the next command adopts and stops it"
+        out.print(f"running at {info.uri} (pid {info.pid}; {how})", highlight=False)
+
 
 from . import cli_llm  # noqa: E402, F401  (registers map, ask, finetune export, eval on app; imports app from here)

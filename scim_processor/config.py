@@ -24,7 +24,19 @@ def _default_home() -> Path:
 
 
 class GraphSettings(BaseSettings):
-    """Where the graph is. Unset ``uri`` means: the embedded server under ``home``."""
+    """Where the graph is. Unset ``uri`` means: the embedded server under ``home``.
+
+    Attributes:
+        uri: ``NEO4J_URI``, a Bolt or Neo4j URI (``bolt://host:7687``, ``neo4j+s://…``). Userinfo in
+            it is never echoed in messages.
+        username, password: ``NEO4J_USERNAME`` / ``NEO4J_PASSWORD``, the writing user.
+        database: ``NEO4J_DATABASE`` (None: the server's default database).
+        read_username, read_password: ``NEO4J_READ_USERNAME`` / ``NEO4J_READ_PASSWORD``, a user
+            that may only read (on Neo4j, granted the built-in ``reader`` role), used by the read
+            paths (``cypher run``). Unset on Neo4j: the read paths use the writing user in READ
+            access mode, which Neo4j enforces. Ignored for the embedded server, which creates its
+            own read-only user.
+    """
 
     model_config = SettingsConfigDict(env_prefix="NEO4J_", env_file=".env", extra="ignore")
 
@@ -32,6 +44,8 @@ class GraphSettings(BaseSettings):
     username: str = "neo4j"
     password: SecretStr = SecretStr("")
     database: str | None = None
+    read_username: str | None = None
+    read_password: SecretStr = SecretStr("")
 
 
 class Settings(BaseSettings):

@@ -113,19 +113,34 @@ class ScimProcessor:
         self.retriever = retriever or GraphRetriever(connection)
         self.generator = generator or DeterministicGenerator()
         self.validator = ScimValidator(self.settings.max_attribute_bytes)
+        self._reader: GraphConnection | None = connection if connection.read_only else None
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> ScimProcessor:
+    def open(cls, settings: Settings | None = None, *, read_only: bool = False) -> ScimProcessor:
         """Connects to the configured graph (the embedded server when ``NEO4J_URI`` is unset).
+
+        Args:
+            settings: the settings (default: from the environment).
+            read_only: connect as the read-only database user (see ``GraphConnection.open``); such
+                a processor can check and run read-only Cypher but not load schemas or write.
 
         Raises:
             scim_processor.errors.GraphError: the server cannot be started or reached.
         """
         settings = settings or Settings()
-        return cls(GraphConnection.open(settings), settings)
+        return cls(GraphConnection.open(settings, read_only=read_only), settings)
+
+    def read_connection(self) -> GraphConnection:
+        """The read-only connection :meth:`run_cypher` uses (opened on first use unless ours is one)."""
+        if self._reader is None:
+            self._reader = GraphConnection.open(self.settings, read_only=True)
+        return self._reader
 
     def close(self) -> None:
-        """Closes the connection (and stops an embedded server it started)."""
+        """Closes the connections (and releases an embedded server they use)."""
+        if self._reader is not None and self._reader is not self.connection:
+            self._reader.close()
+        self._reader = None
         self.connection.close()
 
     def __enter__(self) -> ScimProcessor:
@@ -155,8 +170,14 @@ class ScimProcessor:
         return self.retriever.loaded()
 
     def compiled(self) -> CompiledSchema:
-        """The compiled schema of the loaded schemas (loading the bundled ones into an empty graph first)."""
+        """The compiled schema of the loaded schemas.
+
+        On an empty graph the bundled schemas are loaded first, or, on a read-only connection,
+        compiled from the files (nothing is written).
+        """
         if not self.schemas_loaded():
+            if self.connection.read_only:
+                return FileRetriever(bundled_dir("schemas")).compiled()
             self.load_schemas()
         return self.retriever.compiled()
 
@@ -291,7 +312,10 @@ class ScimProcessor:
         return self.compiled().guard.check(query, read_only=read_only, parameters=parameters)
 
     def run_cypher(self, query: str, parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Runs a read-only query: it must pass the guard in read-only mode, and runs in a READ transaction.
+        """Runs a read-only query: the guard in read-only mode, then a READ transaction as the read-only user.
+
+        The READ transaction runs on the read-only connection (:meth:`read_connection`), whose
+        database user may only read, so a guard bug cannot write.
 
         Raises:
             CypherRejectedError: the guard rejected it.
@@ -299,7 +323,7 @@ class ScimProcessor:
         """
         self.compiled().guard.require(query, read_only=True, parameters=dict(parameters or {}))
         try:
-            return self.connection.read(query, parameters or {})
+            return self.read_connection().read(query, parameters or {})
         except ScimProcessorError:
             raise
         except Exception as error:  # the server's own refusal, reported as one line

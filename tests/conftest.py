@@ -12,6 +12,8 @@ in the environment replaces the embedded server with that server.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import pytest
 from scim_processor import CompiledSchema, FileRetriever, ScimProcessor, Settings
 from scim_processor.config import GraphSettings
 from scim_processor.graph import EmbeddedServer, GraphConnection
+from scim_processor.graph.embedded import READER_USERNAME
 from scim_processor.resources import bundled_dir
 from scim_processor.scim import GroundingContext, SchemaSet, read_schema_dir
 
@@ -57,7 +60,14 @@ def graph_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         server = EmbeddedServer(home)
         info = server.start()
         try:
-            graph = GraphSettings(uri=info.uri, username="root", password=server.password(), database=info.database)
+            graph = GraphSettings(
+                uri=info.uri,
+                username="root",
+                password=server.password(),
+                database=info.database,
+                read_username=READER_USERNAME,
+                read_password=server.reader_password(),
+            )
             yield Settings(home=home, graph=graph, batch_size=50)
         finally:
             server.stop()
@@ -129,3 +139,21 @@ def user_context(compiled: CompiledSchema) -> GroundingContext:
 def group_context(compiled: CompiledSchema) -> GroundingContext:
     """The Group grounding context from the files."""
     return compiled.contexts["Group"]
+
+
+def run_cli(*args: str, env: dict[str, str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Runs ``python -m scim_processor ARGS`` as a user would, capturing its output."""
+    command = [sys.executable, "-m", "scim_processor", *args]
+    return subprocess.run(command, check=False, capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+
+
+def cli_environment(settings: Settings, home: Path) -> dict[str, str]:
+    """The environment that points the CLI at ``settings``' graph server (read-only user included)."""
+    graph = settings.graph
+    return {
+        **{name: value for name, value in os.environ.items() if not name.startswith(("OPENAI_", "NEO4J_"))},
+        "NEO4J_URI": graph.uri or "", "NEO4J_USERNAME": graph.username,
+        "NEO4J_PASSWORD": graph.password.get_secret_value(), "NEO4J_DATABASE": graph.database or "",
+        "NEO4J_READ_USERNAME": graph.read_username or "", "NEO4J_READ_PASSWORD": graph.read_password.get_secret_value(),
+        "SCIM_PROCESSOR_HOME": str(home), "NO_PROXY": "127.0.0.1,localhost",
+    }  # fmt: skip

@@ -16,11 +16,12 @@ the schema set back with ``cypher/retrieve_*.cypher`` (the retrieval stage's gra
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from neo4j.exceptions import ConstraintError
+from neo4j.exceptions import ConstraintError, TransientError
 
 from .. import resources
 from ..scim import AttributeDefinition, ResourceTypeDefinition, SchemaDefinition, SchemaSet
@@ -143,13 +144,16 @@ def load_schemas(connection: GraphConnection, compiled: CompiledSchema) -> LoadR
         scim_processor.errors.GraphError: the server failed.
         scim_processor.errors.CypherRejectedError: the guard rejected a statement.
     """
-    for attempt in range(3):
+    # Two first runs on one empty graph load the same schemas at once; ArcadeDB raises
+    # ConstraintError for a concurrent MERGE of the same key instead of waiting. Loading is
+    # idempotent (each schema in its own transaction), so retrying after the other loader has
+    # committed finds those schemas in place; a few short waits cover a loader mid-way.
+    for delay in (0.2, 0.5, 1.0):
         try:
             return _load(connection, compiled)
-        except ConstraintError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+        except (ConstraintError, TransientError):
+            time.sleep(delay)
+    return _load(connection, compiled)
 
 
 def _load(connection: GraphConnection, compiled: CompiledSchema) -> LoadReport:

@@ -4,33 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, cli_environment, run_cli
 
 EXPECTED = json.loads((ROOT / "tests" / "examples_expected.json").read_text())
 
 
-def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scim_processor", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
-    )
+cli = run_cli
 
 
 @pytest.fixture
 def env(processor, graph_settings, tmp_path: Path) -> dict[str, str]:
     """The environment that points the CLI at the session's server (graph wiped, schemas loaded)."""
-    graph = graph_settings.graph
-    return {
-        **os.environ,
-        "NEO4J_URI": graph.uri or "", "NEO4J_USERNAME": graph.username,
-        "NEO4J_PASSWORD": graph.password.get_secret_value(), "NEO4J_DATABASE": graph.database or "",
-        "SCIM_PROCESSOR_HOME": str(tmp_path / "home"),
-    }  # fmt: skip
+    return cli_environment(graph_settings, tmp_path / "home")
 
 
 def test_process_examples_then_query_the_graph(env, tmp_path: Path) -> None:

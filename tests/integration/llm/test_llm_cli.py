@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from scim_processor import ScimProcessor, Settings
+from tests.conftest import cli_environment, run_cli
 
 from .conftest import DATA
 from .scripted_server import ScriptedServer, ask_oracle, map_oracle
@@ -20,16 +19,11 @@ MAP_SET = DATA / "llm_eval_map.jsonl"
 ASK_SET = DATA / "llm_eval_ask.jsonl"
 
 
-def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scim_processor", *args], check=False, capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+cli = run_cli
 
 
 def _base_env(graph_settings: Settings, tmp_path: Path) -> dict[str, str]:
-    graph = graph_settings.graph
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    return {**env, "NEO4J_URI": graph.uri or "", "NEO4J_USERNAME": graph.username,
-            "NEO4J_PASSWORD": graph.password.get_secret_value(), "NEO4J_DATABASE": graph.database or "",
-            "SCIM_PROCESSOR_HOME": str(tmp_path / "home"), "NO_PROXY": "127.0.0.1,localhost"}  # fmt: skip
+    return cli_environment(graph_settings, tmp_path / "home")
 
 
 @pytest.fixture
