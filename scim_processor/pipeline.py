@@ -275,8 +275,8 @@ class ScimProcessor:
     ) -> Iterator[PayloadResult]:
         # Identity rule: a derived id never merges two resources (operations/identity.py).
         accepted = [(i, r.resource_type, r.resource) for i, r in enumerate(batch) if r.accepted and r.resource and r.resource_type]
-        for index, error in identity_conflicts(self.connection, compiled, accepted).items():
-            batch[index].status, batch[index].error = "rejected", error
+        for index, conflict in identity_conflicts(self.connection, compiled, accepted).items():
+            batch[index].status, batch[index].error = "rejected", conflict
         if not dry_run:
             pending = [
                 PendingWrite(index, statement)

@@ -1,5 +1,8 @@
-"""SCIM operations as identity providers send them (RFC 7644 §3.3-§3.7): the resource store, PATCH,
-requests in files (envelopes, PatchOp messages, Bulk), IdP dialects and the identity rules."""
+"""SCIM operations as identity providers send them (RFC 7644 §3.3-§3.7).
+
+The resource store, PATCH, requests in files (envelopes, PatchOp messages, Bulk), IdP dialects and
+the identity rules.
+"""
 
 from .dialects import DIALECTS, ENTRA, OKTA, STRICT, Dialect, dialect
 

@@ -106,7 +106,8 @@ def identity_conflicts(
             by_type.setdefault(resource_type, []).append((index, resource))
     for resource_type, items in by_type.items():
         key = key_property(compiled, resource_type)
-        assert key is not None
+        if key is None:
+            continue
         context = compiled.contexts[resource_type]
         derived = [(i, r) for i, r in items if is_derived_id(r, context)]
         if not derived:

@@ -40,8 +40,7 @@ class MemberEdits:
     Attributes:
         reference: the reference mapping edited (``members``).
         add: target label → ids to link.
-        remove: target label → ids to unlink (None: every label).
-        remove_ids: ids to unlink whatever their label.
+        remove_ids: ids to unlink, whatever their label.
         remove_all: unlink every reference (``remove`` with path ``members`` and no value).
     """
 
@@ -244,17 +243,13 @@ def _prepare_operation(
         return {**operation, "value": value}
     if isinstance(path, str) and path.strip().lower() == "id":
         raise MutabilityError("id is readOnly (RFC 7643 §3.1, RFC 7644 §3.5.2)", "id")
-    attribute, urn, is_sub = _path_attribute(path, context) if isinstance(path, str) else (None, None, False)
+    attribute, urn = _path_attribute(path, context) if isinstance(path, str) else (None, None)
     if attribute is not None and "value" in operation:
-        if is_sub:
-            value = dialect.value(value, attribute, [attribute.name], urn)
-        else:
-            value = dialect.value(value, attribute, [attribute.name], urn)
-        return {**operation, "value": value}
+        return {**operation, "value": dialect.value(value, attribute, [attribute.name], urn)}
     return operation
 
 
-def _path_attribute(path: str, context: GroundingContext) -> tuple[AttributeDefinition | None, str | None, bool]:
+def _path_attribute(path: str, context: GroundingContext) -> tuple[AttributeDefinition | None, str | None]:
     """The attribute a PATCH path's value is of (``active``, ``name.givenName``, ``emails[...].value``, ``urn:…:manager``)."""
     urn = None
     text = path.strip()
@@ -268,8 +263,8 @@ def _path_attribute(path: str, context: GroundingContext) -> tuple[AttributeDefi
     parts = text.split(".")
     attribute = schema.attribute(parts[0])
     if attribute is None or len(parts) == 1:
-        return attribute, urn, False
-    return attribute.sub_attribute(parts[1]), urn, True
+        return attribute, urn
+    return attribute.sub_attribute(parts[1]), urn
 
 
 def _member(mapping: Mapping[str, Any], name: str) -> Any:

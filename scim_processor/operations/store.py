@@ -15,14 +15,23 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidSyntaxError, NotFoundError, PreconditionFailedError, ScimError, UniquenessError
+from neo4j.exceptions import ClientError, DatabaseError
+
+from ..errors import (
+    InvalidSyntaxError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PreconditionFailedError,
+    ScimError,
+    UniquenessError,
+)
 from ..graph import Statement
 from ..mapping import CompiledSchema
 from ..mapping.cypher import ident
 from ..mapping.readback import read_query, to_scim
 from ..mapping.rows import content_version, now_text
 from ..scim import GroundingContext
-from ..stages.apply import GraphWriter, PendingWrite
+from ..stages.apply import GraphWriter, PendingWrite, _scim_error
 from .dialects import STRICT, Dialect
 from .identity import drop_client_id, holders, is_derived_id, key_property, key_value, merge_error
 from .patch import MemberEdits, apply_patch, member_edits, operations_of
@@ -45,12 +54,14 @@ class ResourceStore:
 
     Attributes:
         warnings: what the last call left out, rewrote or ignored (readOnly values, a client id).
+        statements: the write statements of the last call (values in parameters only).
     """
 
     def __init__(self, processor: ScimProcessor, dialect: Dialect = STRICT) -> None:
         self.processor = processor
         self.dialect = dialect
         self.warnings: list[str] = []
+        self.statements: list[Statement] = []
         self._compiled: CompiledSchema | None = None
 
     # ------------------------------------------------------------------ helpers
@@ -98,8 +109,6 @@ class ResourceStore:
         limit = self.processor.settings.max_payload_bytes
         size = len(json.dumps(prepared, default=str).encode("utf-8", "surrogatepass"))
         if size > limit:
-            from ..errors import PayloadTooLargeError
-
             raise PayloadTooLargeError(f"the resource is {size} bytes; the limit is {limit} bytes")
         context = self.compiled().resolve(prepared)
         if context.resource_type.name != resource_type:
@@ -128,7 +137,9 @@ class ResourceStore:
     def _write(self, resource_type: str, resource: Mapping[str, Any]) -> None:
         compiled = self.compiled()
         writer = GraphWriter(self.processor.connection, compiled.guard, self.processor.settings.batch_size)
-        failures = writer.write([PendingWrite(0, statement) for statement in compiled.statements(resource_type, resource)])
+        statements = compiled.statements(resource_type, resource)
+        self.statements = statements
+        failures = writer.write([PendingWrite(0, statement) for statement in statements])
         if failures:
             raise failures[0]
 
@@ -143,6 +154,10 @@ class ResourceStore:
         return {resource["id"]: resource for resource in resources}
 
     # ------------------------------------------------------------------ the interface
+    def exists(self, resource_type: str, id: str) -> bool:  # noqa: A002
+        """True if the resource is stored (a node created only as a reference target is not)."""
+        return self._head(resource_type, id) is not None
+
     def get(self, resource_type: str, id: str) -> dict[str, Any]:  # noqa: A002 - the RFC's name
         """The stored resource as SCIM JSON with ``meta`` (RFC 7644 §3.4.1).
 
@@ -174,7 +189,7 @@ class ResourceStore:
             UniquenessError: 409 if the id is taken, or the normalised ``userName`` is held by another resource.
             scim_processor.errors.ScimError: 400 / 413 from the dialect, generation or the SCIM gate.
         """
-        self.warnings = []
+        self.warnings, self.statements = [], []
         if not keep_id:
             body = drop_client_id(body, self.warnings)
         resource = self._generate(resource_type, body, resource_id=None)
@@ -183,7 +198,8 @@ class ResourceStore:
             key = key_property(self.compiled(), resource_type)
             if key is not None and is_derived_id(resource, self.context(resource_type)) and head.get("key") != key_value(resource, key):
                 raise merge_error(resource_type, resource, head, key)
-            raise UniquenessError(f"{resource_type} {resource['id']} already exists (RFC 7644 §3.3)", "id")
+            held = f" with {key.path[0]} {head['name']!r}" if key is not None and head.get("name") else ""
+            raise UniquenessError(f"{resource_type} {resource['id']}{held} already exists (POST creates; RFC 7644 §3.3)", "id")
         self._check_key_free(resource_type, resource)
         self._write(resource_type, resource)
         return self.get(resource_type, resource["id"])
@@ -195,18 +211,27 @@ class ResourceStore:
         """PUT (RFC 7644 §3.5.1): the resource's new state; absent attributes are removed.
 
         Args:
+            resource_type: ``User``, ``Group``, ...
+            id: the path's id (a body ``id`` that differs is ignored, with a warning).
+            body: the SCIM resource.
             upsert: create the resource with this ``id`` if it does not exist (files: a migration
                 keeps its ids); otherwise 404.
             expected_version: an ``If-Match`` ETag: 412 if the stored version differs.
 
         Raises:
-            NotFoundError: 404 (without ``upsert``). PreconditionFailedError: 412.
+            NotFoundError: 404 (without ``upsert``). PreconditionFailedError: 412 (also for a missing
+                resource with ``expected_version``).
             UniquenessError: 409, the normalised ``userName`` is held by another resource.
         """
-        self.warnings = []
-        if self._head(resource_type, id) is None and not upsert:
+        self.warnings, self.statements = [], []
+        head = self._head(resource_type, id)
+        if head is None and not upsert:
             raise NotFoundError(f"{resource_type} {id!r} not found (PUT replaces; POST creates)")
-        if self._head(resource_type, id) is not None or expected_version is not None:
+        if head is None and expected_version is not None:
+            raise PreconditionFailedError(
+                f"{resource_type} {id!r} does not exist, so no version matches {expected_version} (RFC 7644 §3.14, RFC 7232 §3.1)"
+            )
+        if head is not None:
             self._existing(resource_type, id, expected_version)
         resource = self._generate(resource_type, body, resource_id=id)
         self._check_key_free(resource_type, resource)
@@ -225,7 +250,7 @@ class ResourceStore:
             scim_processor.errors.ScimError: 400 (``invalidSyntax``, ``invalidValue``, ``invalidPath``,
                 ``noTarget``, ``mutability``) with the RFC section and, where one accepts it, the dialect.
         """
-        self.warnings = []
+        self.warnings, self.statements = [], []
         if not isinstance(body, Mapping):
             raise InvalidSyntaxError("the PATCH body must be a PatchOp message object (RFC 7644 §3.5.2)")
         operations = operations_of(body)
@@ -250,7 +275,7 @@ class ResourceStore:
         Raises:
             NotFoundError: 404. PreconditionFailedError: 412.
         """
-        self.warnings = []
+        self.warnings, self.statements = [], []
         self._existing(resource_type, id, expected_version)
         mapping = self.compiled().mappings[resource_type]
         lines = [f"MATCH (n:{ident(mapping.label)} {{id: $id}})"]
@@ -291,6 +316,7 @@ class ResourceStore:
         self._run(statements)
 
     def _run(self, statements: list[Statement]) -> None:
+        self.statements = statements
         guard = self.compiled().guard
         for statement in statements:
             guard.require(statement.query, parameters=set(statement.parameters))
@@ -298,9 +324,7 @@ class ResourceStore:
             self.processor.connection.write(statements)
         except ScimError:
             raise
-        except Exception as error:  # the server's refusal, as the writer reports it
-            from ..stages.apply import _scim_error
-
+        except (ClientError, DatabaseError) as error:  # the server's refusal (a constraint), as the writer reports it
             raise _scim_error(error) from None
 
 
