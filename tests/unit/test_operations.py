@@ -112,9 +112,9 @@ def test_patch_string_boolean_strict_vs_entra(user_context) -> None:
 def test_patch_unmatched_filter_strict_vs_entra(user_context) -> None:
     stored = {"schemas": [CORE], "id": "u1", "userName": "ada"}
     operation = ops({"op": "replace", "path": 'emails[type eq "work"].value', "value": "w@x.example"})
-    with pytest.raises(ScimError) as info:
+    with pytest.raises(ScimError, match="'entra'") as info:
         patched(stored, operation, user_context)
-    assert info.value.status == 400
+    assert (info.value.status, info.value.scim_type) == (400, "noTarget")
     assert patched(stored, operation, user_context, ENTRA)["emails"] == [{"value": "w@x.example", "type": "work"}]
 
 
