@@ -33,7 +33,7 @@ from ..mapping.rows import content_version, now_text
 from ..scim import GroundingContext
 from ..stages.apply import GraphWriter, PendingWrite, _scim_error
 from .dialects import STRICT, Dialect
-from .identity import drop_client_id, holders, is_derived_id, key_property, key_value, merge_error
+from .identity import drop_client_id, holders, is_derived_id, key_error, key_property, key_value, merge_error
 from .patch import MemberEdits, apply_patch, member_edits, operations_of
 
 if TYPE_CHECKING:
@@ -127,12 +127,7 @@ class ResourceStore:
             return
         for holder in holders(self.processor.connection, self.compiled(), resource_type, keys=[value]):
             if holder["id"] != resource["id"]:
-                attribute = key.path[0]
-                raise UniquenessError(
-                    f"{attribute} {resource.get(attribute)!r} is already held by {resource_type} {holder['id']} "
-                    f"({attribute} {holder['name']!r}; compared case-insensitively, RFC 7643 §2.2, §4.1.1)",
-                    attribute,
-                )
+                raise key_error(resource_type, resource, holder, key)
 
     def _write(self, resource_type: str, resource: Mapping[str, Any]) -> None:
         compiled = self.compiled()
