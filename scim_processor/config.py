@@ -45,6 +45,8 @@ class Settings(BaseSettings):
         max_file_bytes: size limit of a whole-document ``.json`` file, in bytes (413 above it;
             JSON Lines files are streamed and have none).
         max_depth: the deepest nesting of objects and arrays a payload may have (400 invalidSyntax).
+        dialect: the IdP dialect of requests in files (``strict``, ``entra``, ``okta``; see
+            :mod:`scim_processor.operations.dialects`).
     """
 
     model_config = SettingsConfigDict(env_prefix="SCIM_PROCESSOR_", env_file=".env", extra="ignore")
@@ -55,6 +57,7 @@ class Settings(BaseSettings):
     max_attribute_bytes: int = Field(default=65_536, ge=1)
     max_file_bytes: int = Field(default=268_435_456, ge=1)
     max_depth: int = Field(default=32, ge=2, le=1_000)
+    dialect: str = Field(default="strict", pattern=r"^(?i:strict|entra|okta)$")
     graph: GraphSettings = Field(default_factory=GraphSettings)
 
 

@@ -30,6 +30,7 @@ from .graph.graph_schema import GraphSchema
 from .graph.schema_store import LoadReport, load_schemas
 from .guard import GuardReport
 from .mapping import CompiledSchema
+from .operations.identity import identity_conflicts
 from .resources import bundled_dir
 from .scim import GroundingContext, read_schema_dir
 from .stages.apply import GraphWriter, PendingWrite
@@ -211,10 +212,10 @@ class ScimProcessor:
             payload = item if isinstance(item, Payload) else Payload(f"<payload {number}>", item)
             batch.append(self._prepare(payload, retriever, compiled))
             if len(batch) >= self.settings.batch_size:
-                yield from self._finish(batch, writer, dry_run, on_result)
+                yield from self._finish(batch, writer, dry_run, on_result, compiled)
                 batch = []
         if batch:
-            yield from self._finish(batch, writer, dry_run, on_result)
+            yield from self._finish(batch, writer, dry_run, on_result, compiled)
 
     def _run_retriever(self, dry_run: bool) -> Retriever:
         if self.schemas_loaded():
@@ -270,7 +271,12 @@ class ScimProcessor:
         writer: GraphWriter,
         dry_run: bool,
         on_result: Callable[[PayloadResult], None] | None,
+        compiled: CompiledSchema,
     ) -> Iterator[PayloadResult]:
+        # Identity rule: a derived id never merges two resources (operations/identity.py).
+        accepted = [(i, r.resource_type, r.resource) for i, r in enumerate(batch) if r.accepted and r.resource and r.resource_type]
+        for index, conflict in identity_conflicts(self.connection, compiled, accepted).items():
+            batch[index].status, batch[index].error = "rejected", conflict
         if not dry_run:
             pending = [
                 PendingWrite(index, statement)

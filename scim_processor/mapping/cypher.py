@@ -25,17 +25,27 @@ def upsert_query(mapping: ResourceMapping) -> str:
 
     Replace semantics (RFC 7644 §3.5.1): every property key of the mapping is set from the row
     (a null removes it), the resource's child nodes and outgoing (or, for ``members``, incoming)
-    reference relationships are removed and created again from the row.
+    reference relationships are removed and created again from the row. Server-set ``meta``
+    (rule 7): ``meta_created`` is kept once set; ``meta_lastModified`` changes only when the
+    row's ``meta_version`` (its content fingerprint) differs from the stored one.
 
     Returns:
         The query text; the parameter is ``rows``, a list of maps with the mapping's row keys.
     """
     label = ident(mapping.label)
-    sets = ", ".join(f"n.{ident(p.key)} = row.{ident(p.key)}" for p in mapping.properties if p.key != "id")
-    lines = ["UNWIND $rows AS row", f"MERGE (n:{label} {{id: row.id}})"]
-    if sets:
-        lines.append(f"SET {sets}")
-    lines.append("WITH n, row")
+    sets = [f"n.{ident(p.key)} = row.{ident(p.key)}" for p in mapping.properties if p.key != "id" and p.derived != "server"]
+    sets += [
+        "n.meta_created = coalesce(n.meta_created, row.meta_created)",
+        "n.meta_lastModified = CASE WHEN unchanged THEN n.meta_lastModified ELSE row.meta_lastModified END",
+        "n.meta_version = row.meta_version",
+    ]
+    lines = [
+        "UNWIND $rows AS row",
+        f"MERGE (n:{label} {{id: row.id}})",
+        "WITH n, row, coalesce(n.meta_version = row.meta_version, false) AS unchanged",
+        f"SET {', '.join(sets)}",
+        "WITH n, row",
+    ]
     if mapping.children:
         rels = "|".join(ident(child.relationship_type) for child in mapping.children)
         lines.append(f"CALL {{ WITH n MATCH (n)-[:{rels}]->(old) DETACH DELETE old }}")

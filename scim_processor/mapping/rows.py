@@ -1,14 +1,50 @@
-"""Pure builder: a normalised SCIM resource → the ``$rows`` element of its upsert (the mapping rule applied to values)."""
+"""Builders of the ``$rows`` element of an upsert (the mapping rule applied to values) and of the weak ETag."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from .rule import ResourceMapping
 
+META_KEYS = ("meta_created", "meta_lastModified", "meta_version")
 
-def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema: str) -> dict[str, Any]:
+
+def now_text() -> str:
+    """The current UTC time as RFC 3339 / xsd:dateTime text with milliseconds (``2026-11-22T01:02:03.456Z``)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with lists in a stable order: SCIM multi-valued attributes are unordered (RFC 7643 §2.4)."""
+    if isinstance(value, Mapping):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        items = [_canonical(item) for item in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=str))
+    return value
+
+
+def content_version(row: Mapping[str, Any]) -> str:
+    """The weak ETag of a stored resource: ``W/"<16 hex>"``, a fingerprint of its content.
+
+    Args:
+        row: a graph row (:func:`graph_row`); its ``meta_*`` keys are left out, lists are taken
+            as unordered (multi-valued attributes, reference ids).
+
+    Returns:
+        ``W/"`` + the first 16 hex digits of the SHA-256 of the canonical JSON of the row + ``"``
+        (RFC 7232 §2.3 weak entity tag, as RFC 7644 §3.14 uses for ``meta.version``).
+    """
+    content = {key: value for key, value in row.items() if key not in META_KEYS and value not in (None, [])}
+    text = json.dumps(_canonical(content), sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return 'W/"' + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16] + '"'
+
+
+def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema: str, now: str | None = None) -> dict[str, Any]:
     """Every row key of ``mapping``, null where the resource leaves it unassigned.
 
     Args:
@@ -16,9 +52,13 @@ def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema
             under their schema URN).
         mapping: the resource type's mapping.
         core_schema: the core schema URN (its attributes sit at the top level of ``resource``).
+        now: the time of the write (RFC 3339 text; default: now), for ``meta_created`` and
+            ``meta_lastModified``; the upsert keeps the stored ones when the content is unchanged.
 
     Returns:
-        ``{"id": ..., <property keys>: value | None, <child attribute>: [{...}], <reference row keys>: [ids]}``.
+        ``{"id": ..., <property keys>: value | None, <child attribute>: [{...}], <reference row keys>: [ids],
+        "meta_created", "meta_lastModified", "meta_version"}``; normalised keys (``userName_key``)
+        hold the lower-cased value.
     """
 
     def lookup(schema: str, path: tuple[str, ...]) -> Any:
@@ -31,7 +71,12 @@ def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema
             node = node.get(part)
         return node
 
-    row: dict[str, Any] = {prop.key: lookup(prop.schema, prop.path) for prop in mapping.properties}
+    row: dict[str, Any] = {}
+    for prop in mapping.properties:
+        if prop.derived == "server":
+            continue
+        value = lookup(prop.schema, prop.path)
+        row[prop.key] = value.lower() if prop.derived == "key" and isinstance(value, str) else value
     for child in mapping.children:
         items = lookup(child.schema, (child.attribute,)) or []
         row[child.attribute] = [
@@ -47,4 +92,6 @@ def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema
                 continue
             kind = item.get("type")
             row[ref.row_key(kind if isinstance(kind, str) and kind in ref.targets else ref.targets[0])].append(item["value"])
+    stamp = now or now_text()
+    row.update(meta_created=stamp, meta_lastModified=stamp, meta_version=content_version(row))
     return row

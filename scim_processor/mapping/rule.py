@@ -19,12 +19,18 @@ Given a resource type's grounding context (its core schema and schema extensions
    attribute name (``emails`` → ``Email``, ``addresses`` → ``Address``), linked by
    ``HAS_<SINGULAR>`` (``HAS_EMAIL``), with one property key per sub-attribute.
 6. Attributes that are never returned or write-only (``password``) and readOnly attributes
-   (``groups``, ``meta``) are not stored (RFC 7644 §3.3, RFC 7643 §7):
+   (``groups``, ``meta``) are not stored from the payload (RFC 7644 §3.3, RFC 7643 §7):
    :meth:`~scim_processor.scim.AttributeDefinition.not_stored_reason` says which.
+7. ``meta`` is set by the service provider (RFC 7643 §3.1): ``meta_created``,
+   ``meta_lastModified`` (RFC 3339 text) and ``meta_version`` (the weak ETag, a fingerprint of
+   the stored content: :func:`~scim_processor.mapping.rows.content_version`) are properties of
+   every resource node; ``meta.resourceType`` and ``meta.location`` are derived when read back.
 
 Uniqueness: ``id`` of every resource label, and every single-valued simple attribute whose
 ``uniqueness`` is ``server`` or ``global`` (``userName``), is marked ``unique`` and gets a
-uniqueness constraint.
+uniqueness constraint. Such an attribute that is not ``caseExact`` (``userName``, RFC 7643 §4.1.1
+"case insensitive") also gets a normalised key property ``<name>_key`` (its value lower-cased)
+with its own uniqueness constraint, so uniqueness is case-insensitive on every server.
 
 Graph types: string, reference, binary and dateTime → STRING (dateTime as its RFC 3339 text);
 boolean → BOOLEAN; integer → INTEGER; decimal → FLOAT; multi-valued simple → LIST.
@@ -45,6 +51,9 @@ REFERENCE_RELATIONSHIPS: dict[str, tuple[str, bool]] = {
     "members": ("MEMBER_OF", False),
     "manager": ("REPORTS_TO", True),
 }
+
+# Server-set meta (rule 7): property key, meta sub-attribute (RFC 7643 §3.1).
+META_PROPERTIES = (("meta_created", "created"), ("meta_lastModified", "lastModified"), ("meta_version", "version"))
 
 GRAPH_TYPES = {
     AttributeType.STRING: "STRING",
@@ -67,6 +76,9 @@ class PropertyMapping:
         path: attribute names from the resource (``("name", "givenName")``).
         graph_type: the property's type in the graph schema.
         unique: True if a uniqueness constraint holds it (``id``, ``userName``).
+        derived: how the value is obtained: ``""`` from the attribute at ``path``; ``"key"`` the
+            normalised (lower-cased) value of the attribute at ``path``; ``"server"`` set by the
+            service provider (``meta``, rule 7).
     """
 
     key: str
@@ -74,6 +86,7 @@ class PropertyMapping:
     path: tuple[str, ...]
     graph_type: str
     unique: bool = False
+    derived: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,11 @@ class ResourceMapping:
                 edge = (self.label, ref.relationship_type, target) if ref.outgoing else (target, ref.relationship_type, self.label)
                 relationships.add(edge)
         return GraphSchema(node_props, {}, frozenset(relationships))
+
+
+def normalised_key(name: str) -> str:
+    """The property key of the normalised (case-insensitive) form of unique attribute ``name``: ``userName_key``."""
+    return f"{name}_key"
 
 
 def singular(name: str) -> str:
@@ -222,6 +240,11 @@ def map_resource_type(context: GroundingContext) -> ResourceMapping:
                 properties.append(
                     PropertyMapping(attribute.name, schema.id, (attribute.name,), _graph_type(attribute), unique)
                 )
+                if unique and not attribute.case_exact and attribute.type == AttributeType.STRING:
+                    properties.append(
+                        PropertyMapping(normalised_key(attribute.name), schema.id, (attribute.name,), "STRING", True, "key")
+                    )
+    properties.extend(PropertyMapping(key, "", ("meta", sub), "STRING", derived="server") for key, sub in META_PROPERTIES)
     seen: set[str] = set()
     row_keys = [p.key for p in properties] + [c.attribute for c in children]
     row_keys += [ref.row_key(target) for ref in references for target in ref.targets]

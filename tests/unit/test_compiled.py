@@ -18,7 +18,7 @@ def test_compiled_once_per_schema_version(compiled: CompiledSchema, schema_set) 
 
 def test_unique_property_mappings_are_the_constraints(compiled: CompiledSchema) -> None:
     unique = {(m.label, p.key) for m in compiled.mappings.values() for p in m.properties if p.unique}
-    assert unique == {("User", "id"), ("User", "userName"), ("Group", "id")}
+    assert unique == {("User", "id"), ("User", "userName"), ("User", "userName_key"), ("Group", "id")}
 
 
 def test_constraint_ddl_is_derived_exactly(compiled: CompiledSchema) -> None:
@@ -29,6 +29,7 @@ def test_constraint_ddl_is_derived_exactly(compiled: CompiledSchema) -> None:
         'CREATE CONSTRAINT scim_group_id_unique IF NOT EXISTS FOR (n:Group) REQUIRE n.id IS UNIQUE',
         'CREATE CONSTRAINT scim_user_id_unique IF NOT EXISTS FOR (n:User) REQUIRE n.id IS UNIQUE',
         'CREATE CONSTRAINT scim_user_username_unique IF NOT EXISTS FOR (n:User) REQUIRE n.userName IS UNIQUE',
+        'CREATE CONSTRAINT scim_user_username_key_unique IF NOT EXISTS FOR (n:User) REQUIRE n.userName_key IS UNIQUE',
     ]
 
 
@@ -36,7 +37,8 @@ def test_user_upsert_is_derived_exactly(compiled: CompiledSchema) -> None:
     assert compiled.upserts["User"] == (
         'UNWIND $rows AS row\n'
         'MERGE (n:User {id: row.id})\n'
-        'SET n.externalId = row.externalId, n.userName = row.userName, n.name_formatted = row.name_formatted, n.name_familyName = row.name_familyName, n.name_givenName = row.name_givenName, n.name_middleName = row.name_middleName, n.name_honorificPrefix = row.name_honorificPrefix, n.name_honorificSuffix = row.name_honorificSuffix, n.displayName = row.displayName, n.nickName = row.nickName, n.profileUrl = row.profileUrl, n.title = row.title, n.userType = row.userType, n.preferredLanguage = row.preferredLanguage, n.locale = row.locale, n.timezone = row.timezone, n.active = row.active, n.employeeNumber = row.employeeNumber, n.costCenter = row.costCenter, n.organization = row.organization, n.division = row.division, n.department = row.department, n.badgeNumber = row.badgeNumber, n.clearanceLevel = row.clearanceLevel, n.startDate = row.startDate, n.skills = row.skills\n'
+        'WITH n, row, coalesce(n.meta_version = row.meta_version, false) AS unchanged\n'
+        'SET n.externalId = row.externalId, n.userName = row.userName, n.userName_key = row.userName_key, n.name_formatted = row.name_formatted, n.name_familyName = row.name_familyName, n.name_givenName = row.name_givenName, n.name_middleName = row.name_middleName, n.name_honorificPrefix = row.name_honorificPrefix, n.name_honorificSuffix = row.name_honorificSuffix, n.displayName = row.displayName, n.nickName = row.nickName, n.profileUrl = row.profileUrl, n.title = row.title, n.userType = row.userType, n.preferredLanguage = row.preferredLanguage, n.locale = row.locale, n.timezone = row.timezone, n.active = row.active, n.employeeNumber = row.employeeNumber, n.costCenter = row.costCenter, n.organization = row.organization, n.division = row.division, n.department = row.department, n.badgeNumber = row.badgeNumber, n.clearanceLevel = row.clearanceLevel, n.startDate = row.startDate, n.skills = row.skills, n.meta_created = coalesce(n.meta_created, row.meta_created), n.meta_lastModified = CASE WHEN unchanged THEN n.meta_lastModified ELSE row.meta_lastModified END, n.meta_version = row.meta_version\n'
         'WITH n, row\n'
         'CALL { WITH n MATCH (n)-[:HAS_EMAIL|HAS_PHONE_NUMBER|HAS_IM|HAS_PHOTO|HAS_ADDRESS|HAS_ENTITLEMENT|HAS_ROLE|HAS_X509_CERTIFICATE|HAS_PROJECT]->(old) DETACH DELETE old }\n'
         'CALL { WITH n MATCH (n)-[old:REPORTS_TO]->() DELETE old }\n'

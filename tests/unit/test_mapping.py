@@ -45,7 +45,11 @@ def test_group_upsert_query_is_derived_exactly(group_context) -> None:
     assert upsert_query(map_resource_type(group_context)) == (
         "UNWIND $rows AS row\n"
         "MERGE (n:Group {id: row.id})\n"
-        "SET n.externalId = row.externalId, n.displayName = row.displayName\n"
+        "WITH n, row, coalesce(n.meta_version = row.meta_version, false) AS unchanged\n"
+        "SET n.externalId = row.externalId, n.displayName = row.displayName, "
+        "n.meta_created = coalesce(n.meta_created, row.meta_created), "
+        "n.meta_lastModified = CASE WHEN unchanged THEN n.meta_lastModified ELSE row.meta_lastModified END, "
+        "n.meta_version = row.meta_version\n"
         "WITH n, row\n"
         "CALL { WITH n MATCH ()-[old:MEMBER_OF]->(n) DELETE old }\n"
         "FOREACH (ref IN row.members_User | MERGE (m:User {id: ref}) MERGE (m)-[:MEMBER_OF]->(n))\n"

@@ -1,0 +1,127 @@
+"""Identity rules: who a payload is, and the rule that two different resources never merge.
+
+1. A client-set ``id`` in a creation request is ignored (RFC 7644 §3.3: the service provider
+   assigns it), with a warning; an import may keep it (``keep_id``, ``process --keep-ids``).
+2. A resource whose ``id`` was *derived* (no ``id`` sent: UUIDv5 of its ``externalId``, else of its
+   ``userName``) must not land on a stored resource with a different normalised key
+   (``userName_key``): that would merge two people (Microsoft's SCIM test collection sends eight
+   users with one ``externalId``). It is rejected 409 ``uniqueness`` naming the holder. A resource
+   sent with its ``id`` may change its ``userName`` (a rename of that resource).
+3. The normalised key has its own uniqueness constraint (mapping rule, ``userName_key``), so
+   ``BJensen`` and ``bjensen`` are one ``userName`` on every server (RFC 7643 §4.1.1, caseExact false).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import UniquenessError
+from ..graph import GraphConnection
+from ..mapping import CompiledSchema
+from ..mapping.cypher import ident
+from ..mapping.rule import PropertyMapping
+from ..scim import GroundingContext
+from ..stages.generate import stable_id
+
+
+def drop_client_id(body: Mapping[str, Any], warnings: list[str]) -> dict[str, Any]:
+    """``body`` without a client-set ``id`` (RFC 7644 §3.3), noting it in ``warnings``."""
+    out = dict(body)
+    for key in [k for k in out if isinstance(k, str) and k.lower() == "id"]:
+        warnings.append(f"id: {out.pop(key)!r} ignored: the service provider assigns id (RFC 7644 §3.3)")
+    return out
+
+
+def key_property(compiled: CompiledSchema, resource_type: str) -> PropertyMapping | None:
+    """The normalised-key property of ``resource_type`` (``userName_key`` for User), or None."""
+    return next((p for p in compiled.mappings[resource_type].properties if p.derived == "key"), None)
+
+
+def key_value(resource: Mapping[str, Any], key: PropertyMapping) -> str | None:
+    """The normalised key of a normalised resource (its attribute at ``key.path``, lower-cased)."""
+    value = resource.get(key.path[0])
+    return value.lower() if isinstance(value, str) else None
+
+
+def is_derived_id(resource: Mapping[str, Any], context: GroundingContext) -> bool:
+    """True if ``resource["id"]`` is the one the generator derives when no ``id`` is sent."""
+    return bool(resource.get("id")) and stable_id({k: v for k, v in resource.items() if k != "id"}, context) == resource["id"]
+
+
+def holder_query(compiled: CompiledSchema, resource_type: str, by: str) -> str:
+    """Read query of the holders of ids (``by="id"``, parameter ``$ids``) or of normalised keys (``by="key"``, ``$keys``).
+
+    Returns rows ``{id, name, key, version}`` (``version`` null for placeholder nodes).
+    """
+    key = key_property(compiled, resource_type)
+    label = ident(compiled.mappings[resource_type].label)
+    name = f"n.{ident(key.path[0])}" if key else "null"
+    key_expr = f"n.{ident(key.key)}" if key else "null"
+    where = "n.id IN $ids" if by == "id" else f"{key_expr} IN $keys"
+    return f"MATCH (n:{label}) WHERE {where} RETURN n.id AS id, {name} AS name, {key_expr} AS key, n.meta_version AS version"
+
+
+def holders(connection: GraphConnection, compiled: CompiledSchema, resource_type: str, *, ids: Sequence[str] = (),
+            keys: Sequence[str] = ()) -> list[dict[str, Any]]:  # fmt: skip
+    """The stored nodes holding ``ids`` or normalised ``keys`` (``{id, name, key, version}``), through the guard."""
+    by, values = ("id", list(ids)) if ids else ("key", list(keys))
+    if not values or (by == "key" and key_property(compiled, resource_type) is None):
+        return []
+    query = holder_query(compiled, resource_type, by)
+    compiled.guard.require(query, read_only=True, parameters={f"{by}s"})
+    return connection.read(query, {f"{by}s": values})
+
+
+def merge_error(resource_type: str, resource: Mapping[str, Any], holder: Mapping[str, Any], key: PropertyMapping) -> UniquenessError:
+    """409 for a payload whose derived id is held by a different resource, naming the holder."""
+    attribute = key.path[0]
+    source = f"externalId {resource['externalId']!r}" if resource.get("externalId") else "its derived key"
+    return UniquenessError(
+        f"{source} gives id {resource['id']}, held by {resource_type} {holder['id']} with {attribute} {holder['name']!r}; "
+        f"this payload has {attribute} {resource.get(attribute)!r}: two different resources are never merged "
+        "(send the holder's id to rename it)",
+        "externalId" if resource.get("externalId") else attribute,
+    )
+
+
+def identity_conflicts(
+    connection: GraphConnection, compiled: CompiledSchema, batch: Sequence[tuple[int, str, Mapping[str, Any]]]
+) -> dict[int, UniquenessError]:
+    """The payloads of a batch that would merge two resources (rule 2), by index.
+
+    Args:
+        connection: the graph (read only).
+        compiled: the compiled schema.
+        batch: ``(index, resource type, normalised resource)`` of the accepted payloads, in order.
+
+    Returns:
+        index → 409 error, for a derived id held (in the graph, or by an earlier payload of the
+        batch) by a resource with another normalised key.
+    """
+    conflicts: dict[int, UniquenessError] = {}
+    by_type: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
+    for index, resource_type, resource in batch:
+        if key_property(compiled, resource_type) is not None:
+            by_type.setdefault(resource_type, []).append((index, resource))
+    for resource_type, items in by_type.items():
+        key = key_property(compiled, resource_type)
+        if key is None:
+            continue
+        context = compiled.contexts[resource_type]
+        derived = [(i, r) for i, r in items if is_derived_id(r, context)]
+        if not derived:
+            continue
+        seen = {row["id"]: row for row in holders(connection, compiled, resource_type, ids=[r["id"] for _, r in derived])}
+        derived_indexes = {i for i, _ in derived}
+        for index, resource in items:
+            holder = seen.get(resource["id"])
+            value = key_value(resource, key)
+            if index in derived_indexes and holder is not None and holder.get("key") not in (None, value):
+                conflicts[index] = merge_error(resource_type, resource, holder, key)
+                continue
+            seen[resource["id"]] = {"id": resource["id"], "name": resource.get(key.path[0]), "key": value}
+    return conflicts
+
+
+__all__ = ["drop_client_id", "holders", "identity_conflicts", "is_derived_id", "key_property", "merge_error"]

@@ -1,0 +1,331 @@
+"""The resource store: SCIM resources read from and written to the identity graph (RFC 7644 §3.2-§3.6).
+
+Every write goes through the project's stages: the dialect's rewriting, generation
+(normalisation and ``id``), the SCIM gate, ``CompiledSchema.statements``, the Cypher guard and the
+writer; every read through :mod:`scim_processor.mapping.readback` and the guard in read-only mode.
+``meta.version`` is a weak ETag (``W/"<16 hex>"``): the content fingerprint of the stored resource
+(:func:`~scim_processor.mapping.rows.content_version`); a PATCH that only adds or removes members
+changes those relationships only, and its new version is the fingerprint of the previous version
+and the edit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from neo4j.exceptions import ClientError, DatabaseError
+
+from ..errors import (
+    InvalidSyntaxError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PreconditionFailedError,
+    ScimError,
+    UniquenessError,
+)
+from ..graph import Statement
+from ..mapping import CompiledSchema
+from ..mapping.cypher import ident
+from ..mapping.readback import read_query, to_scim
+from ..mapping.rows import content_version, now_text
+from ..scim import GroundingContext
+from ..stages.apply import GraphWriter, PendingWrite, _scim_error
+from .dialects import STRICT, Dialect
+from .identity import drop_client_id, holders, is_derived_id, key_property, key_value, merge_error
+from .patch import MemberEdits, apply_patch, member_edits, operations_of
+
+if TYPE_CHECKING:
+    from ..pipeline import ScimProcessor
+
+
+def same_version(expected: str, stored: str | None) -> bool:
+    """Weak comparison of two entity tags (RFC 7232 §2.3.2): equal once any ``W/`` prefix is removed."""
+    return stored is not None and expected.strip().removeprefix("W/") == stored.strip().removeprefix("W/")
+
+
+class ResourceStore:
+    """SCIM resources of one processor's graph, as SCIM JSON (with ``meta``).
+
+    Args:
+        processor: the processor (connection, settings, generator, validator, compiled schema).
+        dialect: the IdP tolerances applied to request bodies (default: strict RFC).
+
+    Attributes:
+        warnings: what the last call left out, rewrote or ignored (readOnly values, a client id).
+        statements: the write statements of the last call (values in parameters only).
+    """
+
+    def __init__(self, processor: ScimProcessor, dialect: Dialect = STRICT) -> None:
+        self.processor = processor
+        self.dialect = dialect
+        self.warnings: list[str] = []
+        self.statements: list[Statement] = []
+        self._compiled: CompiledSchema | None = None
+
+    # ------------------------------------------------------------------ helpers
+    def compiled(self) -> CompiledSchema:
+        """The processor's compiled schema (asked once per store)."""
+        if self._compiled is None:
+            self._compiled = self.processor.compiled()
+        return self._compiled
+
+    def context(self, resource_type: str) -> GroundingContext:
+        """The grounding context of ``resource_type`` with every extension declared.
+
+        Raises:
+            NotFoundError: 404, no such resource type.
+        """
+        context = self.compiled().contexts.get(resource_type)
+        if context is None:
+            raise NotFoundError(f"no resource type {resource_type!r} (known: {', '.join(self.compiled().contexts)})")
+        return context.model_copy(update={"declared": tuple(ext.id for ext in context.extensions)})
+
+    def _head(self, resource_type: str, resource_id: str) -> dict[str, Any] | None:
+        found = holders(self.processor.connection, self.compiled(), resource_type, ids=[resource_id])
+        return found[0] if found and found[0].get("version") is not None else None
+
+    def _existing(self, resource_type: str, resource_id: str, expected_version: str | None) -> dict[str, Any]:
+        head = self._head(resource_type, resource_id)
+        if head is None:
+            raise NotFoundError(f"{resource_type} {resource_id!r} not found")
+        if expected_version is not None and not same_version(expected_version, head["version"]):
+            raise PreconditionFailedError(
+                f"{resource_type} {resource_id!r} is at version {head['version']}, not {expected_version} (RFC 7644 §3.14)"
+            )
+        return head
+
+    def _generate(self, resource_type: str, body: Mapping[str, Any], *, resource_id: str | None) -> dict[str, Any]:
+        if not isinstance(body, Mapping):
+            raise InvalidSyntaxError("the request body must be a JSON object (a SCIM resource)")
+        base = self.context(resource_type)
+        prepared = self.dialect.prepare_resource(body, base, self.warnings)
+        if resource_id is not None:
+            for key in [k for k in prepared if isinstance(k, str) and k.lower() == "id"]:
+                if prepared.pop(key) != resource_id:
+                    self.warnings.append(f"id in the body ignored: the path names {resource_id} (RFC 7644 §3.5.1)")
+            prepared["id"] = resource_id
+        limit = self.processor.settings.max_payload_bytes
+        size = len(json.dumps(prepared, default=str).encode("utf-8", "surrogatepass"))
+        if size > limit:
+            raise PayloadTooLargeError(f"the resource is {size} bytes; the limit is {limit} bytes")
+        context = self.compiled().resolve(prepared)
+        if context.resource_type.name != resource_type:
+            raise InvalidSyntaxError(
+                f"the body is a {context.resource_type.name} (its schemas) but the path names {resource_type}", "schemas"
+            )
+        generation = self.processor.generator.generate(prepared, context)
+        self.processor.validator.validate(generation.resource, context)
+        self.warnings.extend(generation.warnings)
+        return generation.resource
+
+    def _check_key_free(self, resource_type: str, resource: Mapping[str, Any]) -> None:
+        key = key_property(self.compiled(), resource_type)
+        value = key_value(resource, key) if key else None
+        if key is None or value is None:
+            return
+        for holder in holders(self.processor.connection, self.compiled(), resource_type, keys=[value]):
+            if holder["id"] != resource["id"]:
+                attribute = key.path[0]
+                raise UniquenessError(
+                    f"{attribute} {resource.get(attribute)!r} is already held by {resource_type} {holder['id']} "
+                    f"({attribute} {holder['name']!r}; compared case-insensitively, RFC 7643 §2.2, §4.1.1)",
+                    attribute,
+                )
+
+    def _write(self, resource_type: str, resource: Mapping[str, Any]) -> None:
+        compiled = self.compiled()
+        writer = GraphWriter(self.processor.connection, compiled.guard, self.processor.settings.batch_size)
+        statements = compiled.statements(resource_type, resource)
+        self.statements = statements
+        failures = writer.write([PendingWrite(0, statement) for statement in statements])
+        if failures:
+            raise failures[0]
+
+    def _read(self, resource_type: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        compiled = self.compiled()
+        context = self.context(resource_type)
+        mapping = compiled.mappings[resource_type]
+        query = read_query(mapping)
+        compiled.guard.require(query, read_only=True, parameters={"ids"})
+        rows = self.processor.connection.read(query, {"ids": list(ids)})
+        resources = (to_scim(row, mapping, context) for row in rows)
+        return {resource["id"]: resource for resource in resources}
+
+    # ------------------------------------------------------------------ the interface
+    def exists(self, resource_type: str, id: str) -> bool:  # noqa: A002
+        """True if the resource is stored (a node created only as a reference target is not)."""
+        return self._head(resource_type, id) is not None
+
+    def get(self, resource_type: str, id: str) -> dict[str, Any]:  # noqa: A002 - the RFC's name
+        """The stored resource as SCIM JSON with ``meta`` (RFC 7644 §3.4.1).
+
+        Raises:
+            NotFoundError: 404, no such resource (a node created only as a reference target is none).
+        """
+        found = self._read(resource_type, [id]).get(id)
+        if found is None:
+            raise NotFoundError(f"{resource_type} {id!r} not found")
+        return found
+
+    def get_many(self, resource_type: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The stored resources of ``ids``, in the order of ``ids``; missing ones are skipped."""
+        found = self._read(resource_type, list(dict.fromkeys(ids)))
+        return [found[i] for i in ids if i in found]
+
+    def create(self, resource_type: str, body: Mapping[str, Any], *, keep_id: bool = False) -> dict[str, Any]:
+        """A strict create (RFC 7644 §3.3, POST): the resource must not exist yet.
+
+        Args:
+            resource_type: ``User``, ``Group``, ...
+            body: the SCIM resource; a client ``id`` is ignored (a warning) unless ``keep_id``.
+            keep_id: keep the body's ``id`` (an import from another SCIM server).
+
+        Returns:
+            The stored resource (:meth:`get`).
+
+        Raises:
+            UniquenessError: 409 if the id is taken, or the normalised ``userName`` is held by another resource.
+            scim_processor.errors.ScimError: 400 / 413 from the dialect, generation or the SCIM gate.
+        """
+        self.warnings, self.statements = [], []
+        if not keep_id:
+            body = drop_client_id(body, self.warnings)
+        resource = self._generate(resource_type, body, resource_id=None)
+        head = self._head(resource_type, resource["id"])
+        if head is not None:
+            key = key_property(self.compiled(), resource_type)
+            if key is not None and is_derived_id(resource, self.context(resource_type)) and head.get("key") != key_value(resource, key):
+                raise merge_error(resource_type, resource, head, key)
+            held = f" with {key.path[0]} {head['name']!r}" if key is not None and head.get("name") else ""
+            raise UniquenessError(f"{resource_type} {resource['id']}{held} already exists (POST creates; RFC 7644 §3.3)", "id")
+        self._check_key_free(resource_type, resource)
+        self._write(resource_type, resource)
+        return self.get(resource_type, resource["id"])
+
+    def replace(
+        self, resource_type: str, id: str, body: Mapping[str, Any], *, expected_version: str | None = None,  # noqa: A002
+        upsert: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        """PUT (RFC 7644 §3.5.1): the resource's new state; absent attributes are removed.
+
+        Args:
+            resource_type: ``User``, ``Group``, ...
+            id: the path's id (a body ``id`` that differs is ignored, with a warning).
+            body: the SCIM resource.
+            upsert: create the resource with this ``id`` if it does not exist (files: a migration
+                keeps its ids); otherwise 404.
+            expected_version: an ``If-Match`` ETag: 412 if the stored version differs.
+
+        Raises:
+            NotFoundError: 404 (without ``upsert``). PreconditionFailedError: 412 (also for a missing
+                resource with ``expected_version``).
+            UniquenessError: 409, the normalised ``userName`` is held by another resource.
+        """
+        self.warnings, self.statements = [], []
+        head = self._head(resource_type, id)
+        if head is None and not upsert:
+            raise NotFoundError(f"{resource_type} {id!r} not found (PUT replaces; POST creates)")
+        if head is None and expected_version is not None:
+            raise PreconditionFailedError(
+                f"{resource_type} {id!r} does not exist, so no version matches {expected_version} (RFC 7644 §3.14, RFC 7232 §3.1)"
+            )
+        if head is not None:
+            self._existing(resource_type, id, expected_version)
+        resource = self._generate(resource_type, body, resource_id=id)
+        self._check_key_free(resource_type, resource)
+        self._write(resource_type, resource)
+        return self.get(resource_type, id)
+
+    def patch(
+        self, resource_type: str, id: str, body: Mapping[str, Any], *, expected_version: str | None = None  # noqa: A002
+    ) -> dict[str, Any]:
+        """PATCH (RFC 7644 §3.5.2) applied by scim2-models with the dialect's policy, then written.
+
+        A PatchOp that only adds or removes members changes those relationships only.
+
+        Raises:
+            NotFoundError: 404. PreconditionFailedError: 412. UniquenessError: 409.
+            scim_processor.errors.ScimError: 400 (``invalidSyntax``, ``invalidValue``, ``invalidPath``,
+                ``noTarget``, ``mutability``) with the RFC section and, where one accepts it, the dialect.
+        """
+        self.warnings, self.statements = [], []
+        if not isinstance(body, Mapping):
+            raise InvalidSyntaxError("the PATCH body must be a PatchOp message object (RFC 7644 §3.5.2)")
+        operations = operations_of(body)
+        head = self._existing(resource_type, id, expected_version)
+        edits = member_edits(operations, self.compiled().mappings[resource_type], self.dialect)
+        if edits is not None:
+            self._edit_references(resource_type, id, edits, head["version"])
+            return self.get(resource_type, id)
+        stored = self.get(resource_type, id)
+        context = self.context(resource_type)
+        patched = apply_patch(stored, operations, context, self.processor.validator.model(context), self.dialect, self.warnings)
+        resource = self._generate(resource_type, patched, resource_id=id)
+        self._check_key_free(resource_type, resource)
+        self._write(resource_type, resource)
+        return self.get(resource_type, id)
+
+    def delete(self, resource_type: str, id: str, *, expected_version: str | None = None) -> None:  # noqa: A002
+        """DELETE (RFC 7644 §3.6): the resource node, its child nodes and its reference relationships.
+
+        Referenced resources stay (a deleted Group's members, a deleted User's groups and manager).
+
+        Raises:
+            NotFoundError: 404. PreconditionFailedError: 412.
+        """
+        self.warnings, self.statements = [], []
+        self._existing(resource_type, id, expected_version)
+        mapping = self.compiled().mappings[resource_type]
+        lines = [f"MATCH (n:{ident(mapping.label)} {{id: $id}})"]
+        if mapping.children:
+            rels = "|".join(ident(child.relationship_type) for child in mapping.children)
+            lines.append(f"CALL {{ WITH n MATCH (n)-[:{rels}]->(c) DETACH DELETE c }}")
+        lines.append("DETACH DELETE n")
+        self._run([Statement("\n".join(lines), {"id": id})])
+
+    # ------------------------------------------------------------------ member edits
+    def _edit_references(self, resource_type: str, resource_id: str, edits: MemberEdits, version: str) -> None:
+        ref = edits.reference
+        label = ident(self.compiled().mappings[resource_type].label)
+        rel = ident(ref.relationship_type)
+        edge = "(m)-[r:{rel}]->(n)" if not ref.outgoing else "(n)-[r:{rel}]->(m)"
+        statements: list[Statement] = []
+        if edits.remove_all:
+            pattern = edge.format(rel=rel).replace("(m)", "()")
+            statements.append(Statement(f"MATCH (n:{label} {{id: $id}}) MATCH {pattern} DELETE r", {"id": resource_id}))
+        if edits.remove_ids:
+            for target in ref.targets:
+                pattern = edge.format(rel=rel).replace("(m)", f"(m:{ident(target)} {{id: mid}})")
+                statements.append(Statement(
+                    f"MATCH (n:{label} {{id: $id}}) UNWIND $ids AS mid MATCH {pattern} DELETE r",
+                    {"id": resource_id, "ids": list(dict.fromkeys(edits.remove_ids))},
+                ))  # fmt: skip
+        for target, ids in edits.add.items():
+            merge = edge.format(rel=rel).replace("[r:", "[:")
+            statements.append(Statement(
+                f"MATCH (n:{label} {{id: $id}}) UNWIND $ids AS mid MERGE (m:{ident(target)} {{id: mid}}) MERGE {merge}",
+                {"id": resource_id, "ids": list(dict.fromkeys(ids))},
+            ))  # fmt: skip
+        change = {"previous": version, "add": edits.add, "remove": edits.remove_ids, "removeAll": edits.remove_all}
+        statements.append(Statement(
+            f"MATCH (n:{label} {{id: $id}}) SET n.meta_version = $version, n.meta_lastModified = $now",
+            {"id": resource_id, "version": content_version(change), "now": now_text()},
+        ))  # fmt: skip
+        self._run(statements)
+
+    def _run(self, statements: list[Statement]) -> None:
+        self.statements = statements
+        guard = self.compiled().guard
+        for statement in statements:
+            guard.require(statement.query, parameters=set(statement.parameters))
+        try:
+            self.processor.connection.write(statements)
+        except ScimError:
+            raise
+        except (ClientError, DatabaseError) as error:  # the server's refusal (a constraint), as the writer reports it
+            raise _scim_error(error) from None
+
+
+__all__ = ["ResourceStore", "same_version"]
