@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from scim2_models import SCIMException, ScimFilter
@@ -98,6 +99,10 @@ class _Multi:
     quantify: Callable[[str], str]
     element: Callable[[str | None], _Scalar | None]
     attribute: str
+    # the graph pattern of the values and its variable (child nodes, references), for sorting
+    pattern: str = ""
+    variable: str = ""
+    primary: bool = False
 
 
 @dataclass
@@ -236,7 +241,9 @@ class _Translator(FilterVisitor[str]):
                 raise _invalid(f"{attribute.name}.{sub.name}: not stored ({sub.not_stored_reason() or 'not mapped'})")
             return _Scalar(f"{var}.{prop.key}", sub)
 
-        return _Multi(quantify, element, attribute.name)
+        has_primary = any(p.key == "primary" for p in child.properties)
+        pattern = f"({NODE})-[:{child.relationship_type}]->({var}:{child.label})"
+        return _Multi(quantify, element, attribute.name, pattern, var, has_primary)
 
     def _reference(self, reference: ReferenceMapping, attribute: AttributeDefinition) -> _Multi:
         var = self._fresh()
@@ -266,7 +273,7 @@ class _Translator(FilterVisitor[str]):
                 return _Scalar("|".join(targets) + f"|{var}", sub)  # decoded by _compare_type
             raise _invalid(f"{attribute.name}.{sub.name}: not stored with the relationship, so it cannot be filtered on")
 
-        return _Multi(quantify, element, attribute.name)
+        return _Multi(quantify, element, attribute.name, pattern, var)
 
     # ------------------------------------------------------------------ comparisons
     def _compare(self, scalar: _Scalar, op: CompareOperator, value: Any, name: str) -> str:
@@ -321,6 +328,11 @@ class _Translator(FilterVisitor[str]):
             raise _invalid(f"{name}: a complex attribute cannot be compared as a whole; name a sub-attribute")
         if not isinstance(value, str):
             raise _invalid(f"{name}: a {kind.value} attribute compares with a string, not {value!r}")
+        if kind == AttributeType.DATE_TIME:
+            if op in _SUBSTRING:
+                raise _invalid(f"{name}: {op.value} compares strings, and a dateTime is an instant")
+            # meta dates are stored by the service provider as UTC text with milliseconds: compare instants
+            return _instant(value, name) if definition.name.startswith("meta_") else value
         return value
 
     # ------------------------------------------------------------------ visitor
@@ -440,13 +452,42 @@ def sort_key(
         if unknown_matches_none:
             return None
         raise InvalidValueError(f"sortBy {attribute_path!r} is not an attribute of {mapping.resource_type} (RFC 7644 §3.4.2.3)", "sortBy")
-    if not isinstance(target, _Scalar) or "|" in target.expression:
-        raise InvalidValueError(f"sortBy {attribute_path!r}: sorting by a multi-valued or complex attribute is not supported", "sortBy")
-    definition = target.definition
+    refused = InvalidValueError(f"sortBy {attribute_path!r}: sorting by this attribute is not supported", "sortBy")
+    if isinstance(target, _Multi):
+        # RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its primary value, else its first one
+        try:
+            element = target.element(node.attr_path.sub_attr) if target.pattern else None
+        except InvalidFilterError:
+            raise refused from None
+        if element is None or "|" in element.expression:
+            raise refused
+        value, string = _sort_value(element)
+        values = f"[{target.pattern} | {value}]"
+        if target.primary:
+            values = f"[{target.pattern} WHERE {target.variable}.primary = true | {value}] + {values}"
+        return f"head({values})", string
+    if "|" in target.expression:
+        raise refused
+    return _sort_value(target)
+
+
+def _sort_value(scalar: _Scalar) -> tuple[str, bool]:
+    definition = scalar.definition
     string = definition.type in (AttributeType.STRING, AttributeType.REFERENCE, AttributeType.BINARY)
     if string and not definition.case_exact:
-        return f"toLower({target.expression})", True
-    return target.expression, string
+        return f"toLower({scalar.expression})", True
+    return scalar.expression, string
+
+
+def _instant(value: str, name: str) -> str:
+    """An xsd:dateTime (RFC 7643 §2.3.5) as the stored form: UTC, milliseconds, ``Z`` (comparable as text)."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise _invalid(f"{name}: {value!r} is not an xsd:dateTime (RFC 7643 §2.3.5)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _meta_type(key: str) -> AttributeType:

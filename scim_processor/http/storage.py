@@ -80,7 +80,11 @@ class GraphStorage(ScimStorage):
         return cast(type[Resource[Any]], self.provider.model_for(resource_type))
 
     def _resource(self, resource_type: ResourceType, data: Mapping[str, Any]) -> Resource[Any]:
-        return self._model(resource_type).model_validate(dict(data))
+        document = dict(data)
+        meta = document.get("meta")
+        if isinstance(meta, Mapping):  # the server sets the location: it knows the URLs
+            document["meta"] = {key: value for key, value in meta.items() if key != "location"}
+        return self._model(resource_type).model_validate(document)
 
     @staticmethod
     def _body(resource: Resource[Any], scim_ctx: Context) -> dict[str, Any]:

@@ -1,0 +1,51 @@
+"""Suites nobody here wrote, run against the endpoint on the real embedded server.
+
+- scim2-server's storage contract (``ScimStorageContract``) on :class:`GraphStorage`;
+- scim2-tester's compliance checks, in process through scim2-client's WSGI engine.
+The process-level suites (scim2-tester through ``scim2 … test`` and scim-sanity ``probe``) are in
+``tests/e2e/test_serve.py``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from scim2_client.engines.wsgi import WSGISCIMClient
+from scim2_models import ScimProvider
+from scim2_server.testing import ScimStorageContract
+from scim2_tester import Status, check_server
+
+from scim_processor import ScimProcessor
+from scim_processor.http.app import build_provider, open_store
+from scim_processor.http.search import GraphSearch
+from scim_processor.http.storage import GraphStorage
+
+from .conftest import TOKEN, WsgiClient
+
+FAILED = {Status.ERROR, Status.CRITICAL}
+
+
+class TestGraphStorageContract(ScimStorageContract):
+    """scim2-server's storage contract, with the resource types of the schema graph."""
+
+    @pytest.fixture
+    def provider(self, processor: ScimProcessor) -> ScimProvider:
+        return build_provider(processor.compiled(), processor.settings.max_payload_bytes)
+
+    @pytest.fixture
+    def storage(self, processor: ScimProcessor, provider: ScimProvider) -> GraphStorage:
+        store, _ = open_store(processor, "strict")
+        return GraphStorage(store, GraphSearch(processor.compiled(), processor.run_cypher), provider)
+
+
+def test_scim2_tester_finds_no_error(client: WsgiClient) -> None:
+    scim = WSGISCIMClient(client.app, base_url="http://localhost/scim/v2", headers={"Authorization": f"Bearer {TOKEN}"})
+    results = check_server(scim)
+    counts = Counter(result.status.name for result in results)
+    failures = [(r.title, r.resource_type, r.reason) for r in results if r.status in FAILED]
+    print(f"scim2-tester: {dict(counts)}")  # noqa: T201 - the figure the README quotes
+    assert not failures, failures
+    assert counts["SUCCESS"] > 50
+
+
