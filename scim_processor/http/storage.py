@@ -84,7 +84,27 @@ class GraphStorage(ScimStorage):
         meta = document.get("meta")
         if isinstance(meta, Mapping):  # the server sets the location: it knows the URLs
             document["meta"] = {key: value for key, value in meta.items() if key != "location"}
+        self._add_references(self._name(resource_type), document)
         return self._model(resource_type).model_validate(document)
+
+    def _add_references(self, resource_type: str, document: dict[str, Any]) -> None:
+        """``$ref`` of each reference value, relative to the SCIM root (``Users/<id>``), which the server publishes as a URL (RFC 7643 §2.3.7)."""
+        compiled = self.graph_search.compiled
+        mapping = compiled.mappings.get(resource_type)
+        if mapping is None:
+            return
+        core = compiled.contexts[resource_type].core.id
+        endpoints = {name: rt.endpoint.strip("/") for name, rt in compiled.schema_set.resource_types.items()}
+        for reference in mapping.references:
+            holder = document if reference.schema == core else document.get(reference.schema)
+            if not isinstance(holder, dict):
+                continue
+            values = holder.get(reference.attribute)
+            for item in values if isinstance(values, list) else [values]:
+                if isinstance(item, dict) and item.get("value") and not item.get("$ref"):
+                    kind = item.get("type")
+                    target = kind if isinstance(kind, str) and kind in endpoints else reference.targets[0]
+                    item["$ref"] = f"{endpoints[target]}/{item['value']}"
 
     @staticmethod
     def _body(resource: Resource[Any], scim_ctx: Context) -> dict[str, Any]:
