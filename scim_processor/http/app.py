@@ -42,6 +42,7 @@ from scim2_models import (
     ResourceType,
     ResponseParameters,
     Schema,
+    ScimPolicy,
     ScimProvider,
     ServiceProviderConfig,
     Sort,
@@ -93,8 +94,14 @@ def service_provider_config(max_payload_bytes: int) -> ServiceProviderConfig:
     )
 
 
-def build_provider(compiled: CompiledSchema, max_payload_bytes: int) -> ScimProvider:
-    """The scim2-models provider of the schema graph's schemas and resource types (RFC 7643 §6, §7)."""
+def build_provider(compiled: CompiledSchema, max_payload_bytes: int, policy: ScimPolicy | None = None) -> ScimProvider:
+    """The scim2-models provider of the schema graph's schemas and resource types (RFC 7643 §6, §7).
+
+    Args:
+        compiled: the compiled schema (read from the schema graph).
+        max_payload_bytes: the Bulk ``maxPayloadSize``.
+        policy: the dialect's scim2-models tolerances for PATCH messages (None: the RFC as written).
+    """
     schema_set = compiled.schema_set
     schemas = [Schema.model_validate(schema.to_json()) for schema in schema_set.schemas.values()]
     resource_types = [
@@ -111,7 +118,7 @@ def build_provider(compiled: CompiledSchema, max_payload_bytes: int) -> ScimProv
         )
         for rt in schema_set.resource_types.values()
     ]
-    return ScimProvider.from_discovery(schemas, resource_types, config=service_provider_config(max_payload_bytes))
+    return ScimProvider.from_discovery(schemas, resource_types, config=service_provider_config(max_payload_bytes), policy=policy)
 
 
 class GraphScimService(ScimService):
@@ -231,8 +238,8 @@ class _MissingStore:
     get = get_many = create = replace = patch = delete = _refuse
 
 
-def open_store(processor: ScimProcessor, dialect_name: str) -> tuple[ResourceStore, Prepare | None]:
-    """The resource store of the SCIM operations and its dialect's body normalisation: the one place they are bound.
+def open_store(processor: ScimProcessor, dialect_name: str) -> tuple[ResourceStore, Prepare | None, ScimPolicy | None]:
+    """The resource store of the SCIM operations, its dialect's body normalisation and PATCH policy: the one place they are bound.
 
     Raises:
         ValueError: ``dialect_name`` is not a dialect of the store.
@@ -243,7 +250,7 @@ def open_store(processor: ScimProcessor, dialect_name: str) -> tuple[ResourceSto
     except ImportError:
         if dialect_name.lower() != "strict":
             raise ValueError(f"dialect {dialect_name!r} needs the SCIM operations (scim_processor.operations), not in this build") from None
-        return cast(ResourceStore, _MissingStore()), None
+        return cast(ResourceStore, _MissingStore()), None, None
     dialect = dialects.dialect(dialect_name)
     store = cast(ResourceStore, store_module.ResourceStore(processor, dialect))
     compiled = processor.compiled()
@@ -251,7 +258,9 @@ def open_store(processor: ScimProcessor, dialect_name: str) -> tuple[ResourceSto
     def prepare(body: dict[str, Any], resource_type: str) -> dict[str, Any]:
         return cast(dict[str, Any], dialect.prepare_resource(body, compiled.contexts[resource_type], []))
 
-    return store, (prepare if dialect_name.lower() != "strict" else None)
+    if dialect_name.lower() == "strict":
+        return store, None, None
+    return store, prepare, cast(ScimPolicy, dialect.policy())
 
 
 def create_app(processor: ScimProcessor, token: ApiToken, dialect: str = "strict", store: ResourceStore | None = None) -> WSGICallable:
@@ -267,10 +276,11 @@ def create_app(processor: ScimProcessor, token: ApiToken, dialect: str = "strict
         A WSGI callable: ``/scim/v2/...`` is served, anything else is 404 (a SCIM error body).
     """
     compiled = processor.compiled()
-    provider = build_provider(compiled, processor.settings.max_payload_bytes)
     prepare: Prepare | None = None
+    policy: ScimPolicy | None = None
     if store is None:
-        store, prepare = open_store(processor, dialect)
+        store, prepare, policy = open_store(processor, dialect)
+    provider = build_provider(compiled, processor.settings.max_payload_bytes, policy)
     storage = GraphStorage(store, GraphSearch(compiled, processor.run_cypher), provider)
     return mounted(GraphScimApplication(storage, provider, token, prepare))
 

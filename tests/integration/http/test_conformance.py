@@ -42,7 +42,7 @@ class TestGraphStorageContract(ScimStorageContract):
 
     @pytest.fixture
     def storage(self, processor: ScimProcessor, provider: ScimProvider) -> GraphStorage:
-        store, _ = open_store(processor, "strict")
+        store, _, _ = open_store(processor, "strict")
         return GraphStorage(store, GraphSearch(processor.compiled(), processor.run_cypher), provider)
 
 
