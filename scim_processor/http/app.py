@@ -281,7 +281,7 @@ def create_app(processor: ScimProcessor, token: ApiToken, dialect: str = "strict
     if store is None:
         store, prepare, policy = open_store(processor, dialect)
     provider = build_provider(compiled, processor.settings.max_payload_bytes, policy)
-    storage = GraphStorage(store, GraphSearch(compiled, processor.run_cypher), provider)
+    storage = GraphStorage(store, GraphSearch(compiled, processor.connection), provider)
     return mounted(GraphScimApplication(storage, provider, token, prepare))
 
 

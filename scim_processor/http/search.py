@@ -18,6 +18,7 @@ from typing import Any
 
 from scim2_models.path import FilterNode
 
+from ..graph import GraphConnection
 from ..mapping import CompiledSchema
 from .filters import NODE, parse_filter, sort_key, translate_filter
 
@@ -40,13 +41,22 @@ class GraphSearch:
 
     Args:
         compiled: the compiled schema (mappings, contexts and the guard).
-        read: runs a read-only query with parameters and returns its rows (``ScimProcessor.run_cypher``
-            checks it with the guard in read-only mode and runs it in a READ transaction).
+        connection: the graph connection; every query passes ``compiled.guard`` in read-only mode
+            first, then runs in a managed READ transaction.
     """
 
-    def __init__(self, compiled: CompiledSchema, read: Any):
+    def __init__(self, compiled: CompiledSchema, connection: GraphConnection):
         self.compiled = compiled
-        self.read = read
+        self.connection = connection
+
+    def read(self, query: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        """Runs one generated query after the guard accepted it in read-only mode.
+
+        Raises:
+            scim_processor.errors.CypherRejectedError: the guard refused it (a bug in the translation).
+        """
+        self.compiled.guard.require(query, read_only=True, parameters=set(parameters))  # names: one cached check per query text
+        return self.connection.read(query, parameters)
 
     def search(
         self,

@@ -43,7 +43,7 @@ class TestGraphStorageContract(ScimStorageContract):
     @pytest.fixture
     def storage(self, processor: ScimProcessor, provider: ScimProvider) -> GraphStorage:
         store, _, _ = open_store(processor, "strict")
-        return GraphStorage(store, GraphSearch(processor.compiled(), processor.run_cypher), provider)
+        return GraphStorage(store, GraphSearch(processor.compiled(), processor.connection), provider)
 
 
 def test_scim2_tester_finds_no_error(client: WsgiClient) -> None:

@@ -59,7 +59,7 @@ def seeded(processor: ScimProcessor) -> tuple[GraphSearch, dict[str, Any]]:
         row = stored[p["userName"]]
         meta = {"resourceType": "User", "created": row["created"], "lastModified": row["lastModified"]}
         models[row["id"]] = User[EnterpriseUser].model_validate({**p, "id": row["id"], "meta": meta})
-    return GraphSearch(processor.compiled(), processor.run_cypher), models
+    return GraphSearch(processor.compiled(), processor.connection), models
 
 
 @pytest.mark.parametrize("scim_filter", [f for f in SEARCH_FILTERS if f not in SUBSTRING_ON_DATES] + OWN_FILTERS)
@@ -107,7 +107,7 @@ def test_group_member_filters_as_entra_and_okta_send_them(processor: ScimProcess
     assert all(r.accepted for r in processor.process(groups))
     gids = {row["name"]: row["id"] for row in processor.run_cypher("MATCH (g:Group) RETURN g.displayName AS name, g.id AS id")}
     models = {gids[g["displayName"]]: Group.model_validate({**g, "id": gids[g["displayName"]]}) for g in groups}
-    search = GraphSearch(processor.compiled(), processor.run_cypher)
+    search = GraphSearch(processor.compiled(), processor.connection)
     filters = [
         'displayName eq "sales"',  # Okta and Entra: find the group before creating it
         f'id eq "{gids["Sales"]}" and members[value eq "{ids["ben"]}"]',  # Entra: is this user a member?
@@ -128,7 +128,7 @@ def test_group_member_filters_as_entra_and_okta_send_them(processor: ScimProcess
 def test_root_search_merges_types_and_unknown_attributes_match_none(processor: ScimProcessor) -> None:
     assert processor.process_payload({"schemas": [USER_URN], "userName": "zed"}).accepted
     assert processor.process_payload({"schemas": [GROUP_URN], "displayName": "Admins"}).accepted
-    search = GraphSearch(processor.compiled(), processor.run_cypher)
+    search = GraphSearch(processor.compiled(), processor.connection)
     assert search.search(["User", "Group"], "userName pr").total == 1
     both = search.search(["User", "Group"], None, sort_by="displayName", count=10)
     assert both.total == 2 and [kind for kind, _ in both.hits] == ["Group", "User"]  # the user has no displayName: last
@@ -139,7 +139,7 @@ def test_root_search_merges_types_and_unknown_attributes_match_none(processor: S
     ['userName eq "x" and', 'members.display eq "x"', 'active gt true', 'nosuch eq "x"', 'name eq "x"', 'active eq "yes"'],
 )
 def test_untranslatable_filters_are_invalid_filter_never_a_scan(processor: ScimProcessor, scim_filter: str) -> None:
-    search = GraphSearch(processor.compiled(), processor.run_cypher)
+    search = GraphSearch(processor.compiled(), processor.connection)
     resource_type = "Group" if "members" in scim_filter else "User"
     with pytest.raises(InvalidFilterError) as raised:
         search.search([resource_type], scim_filter)
@@ -149,4 +149,4 @@ def test_untranslatable_filters_are_invalid_filter_never_a_scan(processor: ScimP
 @pytest.mark.parametrize("sort_by", ["members.display", "name", "nosuch"])
 def test_unsupported_sorts_are_refused(processor: ScimProcessor, sort_by: str) -> None:
     with pytest.raises(InvalidValueError):
-        GraphSearch(processor.compiled(), processor.run_cypher).search(["Group" if "members" in sort_by else "User"], None, sort_by=sort_by)
+        GraphSearch(processor.compiled(), processor.connection).search(["Group" if "members" in sort_by else "User"], None, sort_by=sort_by)
