@@ -20,6 +20,8 @@ from types import FrameType
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from scim2_server.applications.wsgi import ForwardedHeaders
+
 from ..config import Settings
 from ..pipeline import ScimProcessor
 from .app import MOUNT, create_app, logged
@@ -48,6 +50,7 @@ def serve(
     port: int = 8080,
     dialect: str = "strict",
     *,
+    trust_forwarded: bool = False,
     on_ready: Callable[[str], None] | None = None,
     install_signals: bool = True,
 ) -> None:
@@ -58,6 +61,8 @@ def serve(
         host: the interface to bind (127.0.0.1 by default: not reachable from other machines).
         port: the TCP port (0: any free port).
         dialect: ``strict``, ``entra`` or ``okta``.
+        trust_forwarded: build URLs (``Location``, ``meta.location``) from the ``X-Forwarded-Proto``,
+            ``-Host``, ``-Port`` and ``-Prefix`` headers of a TLS reverse proxy; only behind one.
         on_ready: called with the base URL once the server listens.
         install_signals: handle SIGINT/SIGTERM (only possible in the main thread).
 
@@ -68,7 +73,8 @@ def serve(
     """
     token = load_api_token(settings.home)
     with ScimProcessor.open(settings) as processor:
-        application = logged(create_app(processor, token, dialect))
+        application = create_app(processor, token, dialect)
+        application = logged(ForwardedHeaders(application) if trust_forwarded else application)
         server = make_server(host, port, application, server_class=ThreadingWSGIServer, handler_class=QuietHandler)
         bound_host, bound_port = server.server_address[:2]
         base_url = f"http://{bound_host!s}:{bound_port}{MOUNT}/v2"
