@@ -93,7 +93,9 @@ class GraphSearch:
             context = self.compiled.contexts[name]
             where, parameters = translate_filter(node, context, mapping, unknown_matches_none=several)
             sort = self._sort(name, sort_by, several)
-            match = f"MATCH ({NODE}:{mapping.label}) WHERE {where}"
+            match = f"MATCH ({NODE}:{mapping.label}) WHERE ({where})"
+            if any(p.key == "meta_version" for p in mapping.properties):  # not a node created only as a reference target
+                match += f" AND {NODE}.meta_version IS NOT NULL"
             total += int(self.read(f"{match} RETURN count({NODE}) AS total", parameters)[0]["total"])
             if count == 0:
                 continue
@@ -101,9 +103,14 @@ class GraphSearch:
             limit = None if count is None else (start + count if several else count)
             skip = 0 if several else start
             query = f"{match} RETURN {NODE}.id AS id, {sort} AS sortValue ORDER BY sortValue {order}, id ASC"
-            query += f" SKIP {skip}" if skip else ""
-            query += f" LIMIT {limit}" if limit is not None else ""
-            merged.extend((row["sortValue"], row["id"], name) for row in self.read(query, parameters))
+            page = dict(parameters)
+            if skip:
+                query += " SKIP $skip"
+                page["skip"] = skip
+            if limit is not None:
+                query += " LIMIT $limit"
+                page["limit"] = limit
+            merged.extend((row["sortValue"], row["id"], name) for row in self.read(query, page))
         if several:
             merged = _merge_sorted(merged, descending)
             merged = merged[start : None if count is None else start + count]

@@ -150,3 +150,12 @@ def test_untranslatable_filters_are_invalid_filter_never_a_scan(processor: ScimP
 def test_unsupported_sorts_are_refused(processor: ScimProcessor, sort_by: str) -> None:
     with pytest.raises(InvalidValueError):
         GraphSearch(processor.compiled(), processor.connection).search(["Group" if "members" in sort_by else "User"], None, sort_by=sort_by)
+
+
+def test_nodes_created_only_as_reference_targets_are_not_resources(processor: ScimProcessor) -> None:
+    """A member not provisioned yet is a node with only its id (mapping rule 4): no search returns it."""
+    assert processor.process_payload({"schemas": [GROUP_URN], "displayName": "Early", "members": [{"value": "not-yet-here"}]}).accepted
+    search = GraphSearch(processor.compiled(), processor.connection)
+    assert processor.run_cypher("MATCH (u:User {id: 'not-yet-here'}) RETURN count(u) AS n") == [{"n": 1}]
+    assert search.search(["User"]).total == 0
+    assert search.search(["User", "Group"], None, count=10).hits == [("Group", search.search(["Group"]).hits[0][1])]
