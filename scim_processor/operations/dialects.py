@@ -8,12 +8,12 @@ the RFC section in the detail and a hint naming the dialect that accepts it.
 tolerance                 strict  entra  okta  source
 ========================  ======  =====  ====  =====================================================
 ``"True"``/``"False"``      400     yes     -   Entra without ``aadOptscim062020`` (Microsoft Learn,
-for a boolean                                   "Known issues ... SCIM 2.0 compliance"); RFC 7643 §2.3.2
+for a boolean                                   "Known issues ... SCIM 2.0 protocol compliance"); RFC 7643 §2.3.2
 ``"manager": "<id>"``       400     yes     -   Entra user provisioning; RFC 7643 §2.3.8 complex
 ``remove`` with a           400     yes     -   Entra group PATCH ("remove members" + value list);
 ``value`` (members)                             RFC 7644 §3.5.2.2 (a remove carries no value)
-unmatched ``eq`` filter     400     yes     -   Entra (replace ``emails[type eq "work"].value``
-in ``replace`` creates    noTarget              on a user without one); RFC 7644 §3.5.2.3
+unmatched ``eq`` filter     400     yes     -   Entra, as scim2-models' ``ScimPolicy.unmatched_path_filter``
+in ``replace`` creates    noTarget              documents it; RFC 7644 §3.5.2.3
 ``…/ADSCIM/2.0/User|Group`` 400     drop    -   Entra group and user creates; RFC 7643 §3 (unknown URN)
 in ``schemas``                      (warn)
 same ``id`` in a no-path    400     -      yes  Okta group rename PATCH (developer.okta.com SCIM 2.0

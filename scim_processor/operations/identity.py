@@ -8,7 +8,8 @@
    users with one ``externalId``). It is rejected 409 ``uniqueness`` naming the holder. A resource
    sent with its ``id`` may change its ``userName`` (a rename of that resource).
 3. The normalised key has its own uniqueness constraint (mapping rule, ``userName_key``), so
-   ``BJensen`` and ``bjensen`` are one ``userName`` on every server (RFC 7643 §4.1.1, caseExact false).
+   ``BJensen`` and ``bjensen`` are one ``userName`` on every server (RFC 7643 §4.1.1, caseExact false);
+   it is also checked before writing, so the 409 names the holder.
 """
 
 from __future__ import annotations
@@ -85,19 +86,33 @@ def merge_error(resource_type: str, resource: Mapping[str, Any], holder: Mapping
     )
 
 
+def key_error(resource_type: str, resource: Mapping[str, Any], holder: Mapping[str, Any], key: PropertyMapping) -> UniquenessError:
+    """409 for a payload whose normalised key (``userName`` in any case) another resource holds, naming the holder."""
+    attribute = key.path[0]
+    return UniquenessError(
+        f"{attribute} {resource.get(attribute)!r} is already held by {resource_type} {holder['id']} "
+        f"({attribute} {holder['name']!r}; compared case-insensitively, RFC 7643 §2.2, §4.1.1)",
+        attribute,
+    )
+
+
 def identity_conflicts(
     connection: GraphConnection, compiled: CompiledSchema, batch: Sequence[tuple[int, str, Mapping[str, Any]]]
 ) -> dict[int, UniquenessError]:
-    """The payloads of a batch that would merge two resources (rule 2), by index.
+    """The payloads of a batch that would merge two resources or share a normalised key, by index.
+
+    Taken in order, as the batch is written: a payload sees the graph as the earlier payloads of
+    the batch leave it.
 
     Args:
-        connection: the graph (read only).
+        connection: the graph (read only: two queries per resource type with a normalised key).
         compiled: the compiled schema.
         batch: ``(index, resource type, normalised resource)`` of the accepted payloads, in order.
 
     Returns:
-        index → 409 error, for a derived id held (in the graph, or by an earlier payload of the
-        batch) by a resource with another normalised key.
+        index → 409 error naming the holder: a derived id held by a resource with another
+        normalised key (rule 2), or a normalised key held by a resource with another id (rule 3,
+        which the constraint also enforces; checked here to name the holder).
     """
     conflicts: dict[int, UniquenessError] = {}
     by_type: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
@@ -109,19 +124,26 @@ def identity_conflicts(
         if key is None:
             continue
         context = compiled.contexts[resource_type]
-        derived = [(i, r) for i, r in items if is_derived_id(r, context)]
-        if not derived:
-            continue
-        seen = {row["id"]: row for row in holders(connection, compiled, resource_type, ids=[r["id"] for _, r in derived])}
-        derived_indexes = {i for i, _ in derived}
+        keys = [v for _, r in items if (v := key_value(r, key)) is not None]
+        by_id = {row["id"]: row for row in holders(connection, compiled, resource_type, ids=[r["id"] for _, r in items])}
+        by_key = {row["key"]: row for row in holders(connection, compiled, resource_type, keys=keys)}
         for index, resource in items:
-            holder = seen.get(resource["id"])
             value = key_value(resource, key)
-            if index in derived_indexes and holder is not None and holder.get("key") not in (None, value):
-                conflicts[index] = merge_error(resource_type, resource, holder, key)
+            held = by_id.get(resource["id"])
+            if held is not None and held.get("key") not in (None, value) and is_derived_id(resource, context):
+                conflicts[index] = merge_error(resource_type, resource, held, key)
                 continue
-            seen[resource["id"]] = {"id": resource["id"], "name": resource.get(key.path[0]), "key": value}
+            other = by_key.get(value) if value is not None else None
+            if other is not None and other["id"] != resource["id"]:
+                conflicts[index] = key_error(resource_type, resource, other, key)
+                continue
+            row = {"id": resource["id"], "name": resource.get(key.path[0]), "key": value}
+            if held is not None and held.get("key") is not None:
+                by_key.pop(held["key"], None)  # a rename frees the old key
+            by_id[resource["id"]] = row
+            if value is not None:
+                by_key[value] = row
     return conflicts
 
 
-__all__ = ["drop_client_id", "holders", "identity_conflicts", "is_derived_id", "key_property", "merge_error"]
+__all__ = ["drop_client_id", "holders", "identity_conflicts", "is_derived_id", "key_error", "key_property", "merge_error"]

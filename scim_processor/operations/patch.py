@@ -208,7 +208,7 @@ def _hint(message: str, dialect: Dialect) -> str:
     lowered = message.lower()
     if "remove operation carries no value" in lowered and not dialect.remove_value_as_filter:
         return "; the 'entra' dialect reads a remove with a value as a filter on those values"
-    if ("no target" in lowered or "matches no" in lowered or "unmatched" in lowered) and not dialect.unmatched_filter_creates:
+    if ("path filter" in lowered or "no target" in lowered or "unmatched" in lowered) and not dialect.unmatched_filter_creates:
         return "; the 'entra' dialect creates the entry an unmatched eq filter names"
     return ""
 

@@ -33,7 +33,7 @@ from ..mapping.rows import content_version, now_text
 from ..scim import GroundingContext
 from ..stages.apply import GraphWriter, PendingWrite, _scim_error
 from .dialects import STRICT, Dialect
-from .identity import drop_client_id, holders, is_derived_id, key_property, key_value, merge_error
+from .identity import drop_client_id, holders, is_derived_id, key_error, key_property, key_value, merge_error
 from .patch import MemberEdits, apply_patch, member_edits, operations_of
 
 if TYPE_CHECKING:
@@ -127,12 +127,7 @@ class ResourceStore:
             return
         for holder in holders(self.processor.connection, self.compiled(), resource_type, keys=[value]):
             if holder["id"] != resource["id"]:
-                attribute = key.path[0]
-                raise UniquenessError(
-                    f"{attribute} {resource.get(attribute)!r} is already held by {resource_type} {holder['id']} "
-                    f"({attribute} {holder['name']!r}; compared case-insensitively, RFC 7643 §2.2, §4.1.1)",
-                    attribute,
-                )
+                raise key_error(resource_type, resource, holder, key)
 
     def _write(self, resource_type: str, resource: Mapping[str, Any]) -> None:
         compiled = self.compiled()
@@ -296,10 +291,12 @@ class ResourceStore:
             pattern = edge.format(rel=rel).replace("(m)", "()")
             statements.append(Statement(f"MATCH (n:{label} {{id: $id}}) MATCH {pattern} DELETE r", {"id": resource_id}))
         if edits.remove_ids:
+            # Anchored on the member, then the edge filtered on the group: expanding from a group of
+            # 100,000 members instead costs about 0.5 s on the embedded server (benchmarks/).
             for target in ref.targets:
-                pattern = edge.format(rel=rel).replace("(m)", f"(m:{ident(target)} {{id: mid}})")
                 statements.append(Statement(
-                    f"MATCH (n:{label} {{id: $id}}) UNWIND $ids AS mid MATCH {pattern} DELETE r",
+                    f"UNWIND $ids AS mid MATCH (m:{ident(target)} {{id: mid}}) WITH m MATCH {edge.format(rel=rel)} "
+                    f"WHERE n.id = $id AND n:{label} DELETE r",
                     {"id": resource_id, "ids": list(dict.fromkeys(edits.remove_ids))},
                 ))  # fmt: skip
         for target, ids in edits.add.items():

@@ -46,6 +46,10 @@ def test_process_examples_then_query_the_graph(env, tmp_path: Path) -> None:
     for source, want in expected.items():
         got = by_source[source]
         assert got["status"] == want["status"], (source, got["error"])
+        if source.startswith("scim-requests/"):  # operations: the HTTP status each would get, and the request
+            assert got["httpStatus"] == want["httpStatus"] and got["method"] in ("POST", "PUT", "PATCH", "DELETE"), source
+        if want["status"] == "skipped":
+            continue
         if want["status"] == "rejected":
             error = got["error"]  # the RFC 7644 §3.12 body: status is a JSON string
             assert error["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"], source
@@ -58,8 +62,8 @@ def test_process_examples_then_query_the_graph(env, tmp_path: Path) -> None:
     run = cli("cypher", "run", "MATCH (u:User) WHERE u.userName IS NOT NULL RETURN u.userName AS userName ORDER BY userName", "--json", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert [row["userName"] for row in json.loads(run.stdout)] == [
-        "Alan.Turing@contoso.example", "ada.lovelace@example.com", "bjensen@example.com",
-        "grace.hopper@example.com", "mpepperidge@example.com",
+        "Alan.Turing@contoso.example", "Alice", "Alice.Bulk", "ada.lovelace@example.com", "bjensen",
+        "bjensen@example.com", "grace.hopper@example.com", "mpepperidge@example.com", "test.user@okta.local",
     ]  # fmt: skip
     run = cli("cypher", "run", "MATCH (u:User)-[:REPORTS_TO]->(m:User {userName: $boss}) RETURN u.userName AS n", "--param", "boss=bjensen@example.com", "--json", env=env, cwd=tmp_path)
     assert json.loads(run.stdout) == [{"n": "mpepperidge@example.com"}]
@@ -140,3 +144,37 @@ def test_embedded_server_lifecycle(tmp_path: Path) -> None:
     password = (tmp_path / "home" / "root-password").read_text()
     logs = (tmp_path / "home" / "server.log").read_text() + (tmp_path / "r.jsonl").read_text()
     assert password not in logs
+
+
+def test_requests_in_the_entra_dialect_and_get(env, tmp_path: Path) -> None:
+    requests = EXAMPLES / "scim-requests" / "entra-requests.jsonl"
+    run = cli("process", str(EXAMPLES), "-o", str(tmp_path / "all.jsonl"), env=env, cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    run = cli("process", str(requests), "--dialect", "entra", "-o", str(tmp_path / "entra.jsonl"), env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = [json.loads(line) for line in (tmp_path / "entra.jsonl").read_text().splitlines()]
+    assert [r["httpStatus"] for r in results] == [201, 200, 200, 200, 200]
+    alan = "cc92f9d6-f2b7-5751-b51c-4b50fe98b822"  # UUIDv5 of Alan Turing's externalId
+    run = cli("get", f"/Users/{alan}", "--attributes", "active,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    user = json.loads(run.stdout)
+    assert user["active"] is False and user["id"] == alan and "userName" not in user
+    assert user["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] == {"manager": {"value": "2819c223-7f76-453a-919d-413861904646"}}
+    run = cli("get", "/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a", "--excluded-attributes", "members", env=env, cwd=tmp_path)
+    group = json.loads(run.stdout)
+    assert group["displayName"] == "Tour Guides" and "members" not in group and group["meta"]["version"].startswith('W/"')
+    run = cli("get", "/Users/nobody", env=env, cwd=tmp_path)
+    assert run.returncode == 1 and json.loads(run.stdout)["status"] == "404" and "Traceback" not in run.stderr
+
+
+def test_patch_op_with_target(env, tmp_path: Path) -> None:
+    message = tmp_path / "disable.json"
+    message.write_text(json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": False}]}))
+    run = cli("process", str(message), "-o", str(tmp_path / "r.jsonl"), env=env, cwd=tmp_path)
+    assert run.returncode == 1 and "--target" in (tmp_path / "r.jsonl").read_text()
+    run = cli("process", str(EXAMPLES / "okta-create-user.json"), "-o", str(tmp_path / "r.jsonl"), env=env, cwd=tmp_path)
+    ada = json.loads((tmp_path / "r.jsonl").read_text())["resource"]["id"]
+    run = cli("process", str(message), "--target", f"/Users/{ada}", "-o", str(tmp_path / "r.jsonl"), env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    line = json.loads((tmp_path / "r.jsonl").read_text())
+    assert (line["method"], line["path"], line["httpStatus"], line["resource"]["active"]) == ("PATCH", f"/Users/{ada}", 200, False)

@@ -133,7 +133,7 @@ def test_a_uniqueness_conflict_rejects_only_that_payload(processor: ScimProcesso
     results = processor.process([_user("u1", "same"), _user("u2", "same"), _user("u3", "other")])
     assert [r.status for r in results] == ["accepted", "rejected", "accepted"]
     assert (results[1].error.status, results[1].error.scim_type) == (409, "uniqueness")
-    assert "userName is already used by another User" in results[1].error.detail
+    assert "userName 'same' is already held by User u1" in results[1].error.detail  # the holder is named
     assert sorted(r["id"] for r in processor.connection.read("MATCH (u:User) RETURN u.id AS id")) == ["u1", "u3"]
 
 

@@ -66,7 +66,14 @@ def test_create_is_strict_and_usernames_are_case_insensitive(store: ResourceStor
     # the constraint holds on its own too: the bare-resource pipeline gets 409 from the server
     result = processor.process_payload(user("BJENSEN", id="another-id"))
     assert result.status == "rejected" and result.error is not None and result.error.status == 409
-    assert count(processor, "MATCH (u:User) RETURN count(u) AS c") == 1
+    assert first["id"] in result.error.detail and "case-insensitively" in result.error.detail
+    # in one batch too: the second of two spellings is refused, naming the first
+    batch = processor.process([user("Grace", id="g1"), user("GRACE", id="g2")])
+    assert [r.status for r in batch] == ["accepted", "rejected"] and "g1" in batch[1].error.detail  # type: ignore[union-attr]
+    # a rename frees the old key for a later payload of the same batch
+    renamed = processor.process([user("Grace2", id="g1"), user("grace", id="g3")])
+    assert [r.status for r in renamed] == ["accepted", "accepted"]
+    assert sorted(r["k"] for r in rows(processor, "MATCH (u:User) RETURN u.userName_key AS k")) == ["bjensen", "grace", "grace2"]
 
 
 def test_eight_users_with_one_external_id_give_seven_409s_and_one_node(store: ResourceStore, processor: ScimProcessor) -> None:
@@ -75,6 +82,7 @@ def test_eight_users_with_one_external_id_give_seven_409s_and_one_node(store: Re
     assert [r.status for r in results] == ["accepted"] + ["rejected"] * 7
     assert all(r.error is not None and r.error.status == 409 and "user0@contoso.example" in r.error.detail for r in results[1:])
     assert count(processor, "MATCH (u:User) RETURN count(u) AS c") == 1
+    assert rows(processor, "MATCH (u:User) RETURN u.userName AS n") == [{"n": "user0@contoso.example"}]
     # the same through strict creates (POST)
     with pytest.raises(UniquenessError, match="user0@contoso.example"):
         store.create("User", user("user9@contoso.example", externalId="shared-external-id"))
