@@ -252,7 +252,7 @@ def open_store(processor: ScimProcessor, dialect_name: str) -> tuple[ResourceSto
             raise ValueError(f"dialect {dialect_name!r} needs the SCIM operations (scim_processor.operations), not in this build") from None
         return cast(ResourceStore, _MissingStore()), None, None
     dialect = dialects.dialect(dialect_name)
-    store = cast(ResourceStore, store_module.ResourceStore(processor, dialect))
+    store = cast(ResourceStore, store_module.ResourceStore(processor, dialect, fresh_ids=True))
     compiled = processor.compiled()
 
     def prepare(body: dict[str, Any], resource_type: str) -> dict[str, Any]:
@@ -281,7 +281,7 @@ def create_app(processor: ScimProcessor, token: ApiToken, dialect: str = "strict
     if store is None:
         store, prepare, policy = open_store(processor, dialect)
     provider = build_provider(compiled, processor.settings.max_payload_bytes, policy)
-    storage = GraphStorage(store, GraphSearch(compiled, processor.connection), provider)
+    storage = GraphStorage(store, GraphSearch(compiled, processor.read_connection()), provider)
     return mounted(GraphScimApplication(storage, provider, token, prepare))
 
 

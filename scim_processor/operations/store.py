@@ -12,6 +12,7 @@ and the edit.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ from ..mapping.cypher import ident
 from ..mapping.readback import read_query, to_scim
 from ..mapping.rows import content_version, now_text
 from ..scim import GroundingContext
+from ..scim.context import member
 from ..stages.apply import GraphWriter, PendingWrite, _scim_error
 from .dialects import STRICT, Dialect
 from .identity import drop_client_id, holders, is_derived_id, key_error, key_property, key_value, merge_error
@@ -51,15 +53,19 @@ class ResourceStore:
     Args:
         processor: the processor (connection, settings, generator, validator, compiled schema).
         dialect: the IdP tolerances applied to request bodies (default: strict RFC).
+        fresh_ids: give a POSTed resource without ``externalId`` a random id (over HTTP, where the
+            client learns it from the response) instead of the id derived from its ``userName``
+            (in files, where later lines name it).
 
     Attributes:
         warnings: what the last call left out, rewrote or ignored (readOnly values, a client id).
         statements: the write statements of the last call (values in parameters only).
     """
 
-    def __init__(self, processor: ScimProcessor, dialect: Dialect = STRICT) -> None:
+    def __init__(self, processor: ScimProcessor, dialect: Dialect = STRICT, *, fresh_ids: bool = False) -> None:
         self.processor = processor
         self.dialect = dialect
+        self.fresh_ids = fresh_ids
         self.warnings: list[str] = []
         self.statements: list[Statement] = []
         self._compiled: CompiledSchema | None = None
@@ -144,7 +150,7 @@ class ResourceStore:
         mapping = compiled.mappings[resource_type]
         query = read_query(mapping)
         compiled.guard.require(query, read_only=True, parameters={"ids"})
-        rows = self.processor.connection.read(query, {"ids": list(ids)})
+        rows = self.processor.read_connection().read(query, {"ids": list(ids)})  # a read path: the read-only user
         resources = (to_scim(row, mapping, context) for row in rows)
         return {resource["id"]: resource for resource in resources}
 
@@ -185,9 +191,17 @@ class ResourceStore:
             scim_processor.errors.ScimError: 400 / 413 from the dialect, generation or the SCIM gate.
         """
         self.warnings, self.statements = [], []
+        assigned = None
         if not keep_id:
             body = drop_client_id(body, self.warnings)
-        resource = self._generate(resource_type, body, resource_id=None)
+            # The service provider assigns the id (RFC 7644 §3.3). An externalId is the client's
+            # identity claim: the id derives from it, so a second resource claiming it is a 409,
+            # never a merge. Without one, over HTTP the id is fresh (a userName freed by a rename
+            # can be created again); in files it derives from the userName, so later lines can name it.
+            external = member(body, "externalId")
+            claimed = isinstance(external, str) and bool(external)
+            assigned = str(uuid.uuid4()) if self.fresh_ids and not claimed else None
+        resource = self._generate(resource_type, body, resource_id=assigned)
         head = self._head(resource_type, resource["id"])
         if head is not None:
             key = key_property(self.compiled(), resource_type)

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import cli_environment
+
 TOKEN = "e2e-token-0123456789abcdef"  # noqa: S105 - a test token
 
 
@@ -38,13 +40,7 @@ def _call(url: str, token: str | None = TOKEN, method: str = "GET", body: Any = 
 @pytest.fixture
 def served(processor, graph_settings, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
     """A running `serve` on a free port of 127.0.0.1, pointed at the session's graph."""
-    graph = graph_settings.graph
-    env = {
-        **os.environ,
-        "NEO4J_URI": graph.uri or "", "NEO4J_USERNAME": graph.username,
-        "NEO4J_PASSWORD": graph.password.get_secret_value(), "NEO4J_DATABASE": graph.database or "",
-        "SCIM_PROCESSOR_HOME": str(tmp_path / "home"), "SCIM_PROCESSOR_API_TOKEN": TOKEN,
-    }  # fmt: skip
+    env = {**cli_environment(graph_settings, tmp_path / "home"), "SCIM_PROCESSOR_API_TOKEN": TOKEN}
     log = tmp_path / "serve.log"
     with log.open("w") as sink:
         process = subprocess.Popen([sys.executable, "-m", "scim_processor", "serve", "--port", "0"], env=env, stderr=sink, stdout=sink, text=True)

@@ -17,6 +17,7 @@ from scim_processor.errors import (
 )
 from scim_processor.operations import ENTRA, OKTA
 from scim_processor.operations.store import ResourceStore
+from scim_processor.stages.generate import stable_id
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -187,3 +188,16 @@ def test_entra_create_shapes(processor: ScimProcessor) -> None:
         ResourceStore(processor).create("User", body)
     created = ResourceStore(processor, ENTRA).create("User", body)
     assert created["active"] is True and created[ENTERPRISE] == {"manager": {"value": "boss-id"}}
+
+
+def test_over_http_a_create_without_external_id_gets_a_fresh_id(processor: ScimProcessor) -> None:
+    http_store = ResourceStore(processor, fresh_ids=True)
+    first = http_store.create("User", user("bjensen@example.com"))
+    derived = stable_id({"userName": "bjensen@example.com"}, processor.compiled().contexts["User"])
+    assert first["id"] != derived  # assigned, not derived from the userName (RFC 7644 §3.3)
+    http_store.replace("User", first["id"], user("babs@example.com"))
+    again = http_store.create("User", user("bjensen@example.com"))  # the freed userName can be created again
+    assert again["id"] != first["id"]
+    http_store.create("User", user("a@example.com", externalId="x-1"))
+    with pytest.raises(UniquenessError, match="a@example.com"):  # an externalId is still an identity claim
+        http_store.create("User", user("b@example.com", externalId="x-1"))
