@@ -114,6 +114,15 @@ def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+# Server-set timestamps (RFC 7643 §3.1 meta.created / lastModified) differ from run to run by
+# design; meta_version (the content fingerprint) stays in the dump and must match.
+_RUN_STAMPS = frozenset({"meta_created", "meta_lastModified"})
+
+
+def _content(props: dict[str, object]) -> dict[str, object]:
+    return {key: value for key, value in props.items() if key not in _RUN_STAMPS}
+
+
 def dump(home: Path) -> list[str]:
     """The whole graph as a sorted list of canonical lines (nodes, then relationships)."""
     with GraphConnection.open(Settings(home=home, graph=GraphSettings(uri=None)), read_only=True) as connection:
@@ -122,9 +131,10 @@ def dump(home: Path) -> list[str]:
             "MATCH (a)-[r]->(b) RETURN labels(a) AS al, properties(a) AS ap, type(r) AS type, "
             "properties(r) AS props, labels(b) AS bl, properties(b) AS bp"
         )
-    lines = ["N " + _canonical([sorted(row["labels"]), row["props"]]) for row in nodes]
+    lines = ["N " + _canonical([sorted(row["labels"]), _content(row["props"])]) for row in nodes]
     for row in relationships:
-        start, end = _canonical([sorted(row["al"]), row["ap"]]), _canonical([sorted(row["bl"]), row["bp"]])
+        start = _canonical([sorted(row["al"]), _content(row["ap"])])
+        end = _canonical([sorted(row["bl"]), _content(row["bp"])])
         lines.append("R " + _canonical([start, row["type"], row["props"], end]))
     return sorted(lines)
 
