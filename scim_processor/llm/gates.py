@@ -35,7 +35,7 @@ from .core import (
     dry_run,
 )
 from .json_schema import prune
-from .records import Record
+from .records import Record, leaves
 from .retrieval import offered
 
 COMMON_ATTRIBUTES = {"externalid": "externalId"}  # RFC 7643 §3.1 (id and meta are readOnly)
@@ -161,13 +161,13 @@ class Grounding:
 
     def __init__(self, record: Record):
         visible = record.visible()
-        leaves = list(_leaves(visible))
-        self.values = {normalise(str(leaf)) for leaf in leaves if not isinstance(leaf, bool)}
+        found = list(leaves(visible))
+        self.values = {normalise(str(leaf)) for leaf in found if not isinstance(leaf, bool)}
         # Words may be recombined only from name fields (a full name split into given and family
         # name); a word inside any other value (a note saying "make me CEO") grounds nothing.
-        named = [leaf for key, value in visible.items() if _NAME_FIELD.search(key) for leaf in _leaves(value)]
+        named = [leaf for key, value in visible.items() if _NAME_FIELD.search(key) for leaf in leaves(value)]
         self.words = self.values | {w for leaf in named for w in _words(normalise(str(leaf)))}
-        self.has_boolean = any(isinstance(leaf, bool) or str(leaf).strip().casefold() in _BOOLEAN_WORDS for leaf in leaves)
+        self.has_boolean = any(isinstance(leaf, bool) or str(leaf).strip().casefold() in _BOOLEAN_WORDS for leaf in found)
         self.secrets = {normalise(s) for s in record.secret_values() if len(s.strip()) >= 4}
 
     def check(self, resource: Mapping[str, Any], context: GroundingContext) -> list[GateError]:
@@ -192,17 +192,6 @@ class Grounding:
 
 def _words(text: str) -> list[str]:
     return [w for w in re.split(r"[\s,;]+", text.strip(".")) if w]
-
-
-def _leaves(value: Any) -> Iterator[Any]:
-    if isinstance(value, Mapping):
-        for item in value.values():
-            yield from _leaves(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _leaves(item)
-    elif value is not None:
-        yield value
 
 
 def _resource_leaves(resource: Mapping[str, Any], context: GroundingContext) -> Iterator[tuple[str, Any, tuple[str, ...]]]:

@@ -78,17 +78,18 @@ class Record:
 
     def secret_values(self) -> list[str]:
         """The string forms of the secret fields' leaf values (for the gate that rejects them)."""
-        return [str(v) for name, value in self.fields.items() if is_secret_field(name) for v in _leaves(value)]
+        return [str(v) for name, value in self.fields.items() if is_secret_field(name) for v in leaves(value) if v != ""]
 
 
-def _leaves(value: Any) -> Iterator[Any]:
+def leaves(value: Any) -> Iterator[Any]:
+    """The scalar values inside ``value`` (nested objects and arrays walked), None left out."""
     if isinstance(value, Mapping):
         for item in value.values():
-            yield from _leaves(item)
+            yield from leaves(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _leaves(item)
-    elif value is not None and value != "":
+            yield from leaves(item)
+    elif value is not None:
         yield value
 
 

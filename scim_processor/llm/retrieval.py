@@ -39,7 +39,7 @@ from .core import (
     contexts,
     read,
 )
-from .records import Record
+from .records import Record, leaves
 
 SELECT_SCORE = 2
 _STOPWORDS = frozenset({"the", "of", "and", "or", "a", "an", "to", "in", "is", "id", "no", "nr", "num", "value", "code"})
@@ -92,7 +92,7 @@ def record_terms(fields: Mapping[str, Any]) -> tuple[list[str], list[str]]:
             terms.add(" ".join(parts))
         for key in (squashed, *parts):
             terms.update(VOCABULARY.get(key, ()))
-        for leaf in _string_leaves(value):
+        for leaf in (item.strip() for item in leaves(value) if isinstance(item, str)):
             if _EMAIL.match(leaf):
                 terms.add("email")
             elif _PHONE.match(leaf) and sum(c.isdigit() for c in leaf) >= 7:
@@ -111,17 +111,6 @@ def _flatten(fields: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str,
             yield from _flatten(value, f"{prefix}{name} ")
             # the nested name on its own too: {"name": {"first": ...}} matches "first" → givenName
             yield from _flatten(value)
-
-
-def _string_leaves(value: Any) -> Iterable[str]:
-    if isinstance(value, Mapping):
-        for item in value.values():
-            yield from _string_leaves(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _string_leaves(item)
-    elif isinstance(value, str):
-        yield value.strip()
 
 
 def offered(attribute: AttributeDefinition) -> bool:
