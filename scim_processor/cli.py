@@ -138,13 +138,14 @@ def process(
 def _summary(counts: Counter[tuple[str, str]], output: Path, dry_run: bool) -> None:
     table = Table(title="SCIM payloads" + (" (dry run: nothing written)" if dry_run else ""))
     table.add_column("resource type")
+    statuses = ("accepted", "unchanged", "rejected")
     table.add_column("accepted", justify="right", style="green")
+    table.add_column("unchanged", justify="right", style="green")
     table.add_column("rejected", justify="right", style="red")
     for kind in sorted({kind for kind, _ in counts}):
-        table.add_row(kind, str(counts[(kind, "accepted")]), str(counts[(kind, "rejected")]))
-    total_ok = sum(n for (_, s), n in counts.items() if s == "accepted")
-    total_bad = sum(n for (_, s), n in counts.items() if s == "rejected")
-    table.add_row("total", str(total_ok), str(total_bad), style="bold")
+        table.add_row(kind, *(str(counts[(kind, status)]) for status in statuses))
+    totals = (sum(n for (_, s), n in counts.items() if s == status) for status in statuses)
+    table.add_row("total", *map(str, totals), style="bold")
     out.print(table)
     out.print(f"results: {output}", highlight=False)
 

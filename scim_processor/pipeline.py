@@ -47,7 +47,8 @@ class PayloadResult:
 
     Attributes:
         source: ``<file>[:<n>]`` or a caller-given name.
-        status: ``"accepted"`` or ``"rejected"``.
+        status: ``"accepted"``, ``"unchanged"`` (accepted; the graph already held the same
+            content, so nothing was written) or ``"rejected"``.
         resource_type: ``"User"``, ``"Group"``, ... or None if it could not be told.
         resource: the normalised SCIM JSON (secrets never included), or None.
         cypher: the statements that apply it (values in parameters only).
@@ -65,8 +66,8 @@ class PayloadResult:
 
     @property
     def accepted(self) -> bool:
-        """True if the payload was accepted (and, unless a dry run, written)."""
-        return self.status == "accepted"
+        """True if the payload was accepted (and, unless a dry run, written or found unchanged)."""
+        return self.status in ("accepted", "unchanged")
 
     def to_json(self) -> dict[str, Any]:
         """The results-file object of the CLI contract (``error`` is the RFC 7644 §3.12 body)."""
@@ -278,8 +279,11 @@ class ScimProcessor:
                 if result.accepted
                 for statement in result.cypher
             ]
-            for index, error in writer.write(pending).items():
+            report = writer.write(pending)
+            for index, error in report.failures.items():
                 batch[index].status, batch[index].error = "rejected", error
+            for index in report.unchanged:
+                batch[index].status = "unchanged"
         for result in batch:
             if on_result:
                 on_result(result)

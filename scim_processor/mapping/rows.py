@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from .rule import ResourceMapping
+from .rule import VERSION_KEY, ResourceMapping
+
+
+def content_version(row: Mapping[str, Any]) -> str:
+    """The content fingerprint of a graph row: 16 hex digits of the SHA-256 of its canonical JSON.
+
+    Canonical JSON: keys sorted, no whitespace, non-ASCII kept as UTF-8 (lone surrogates cannot
+    occur: the reader rejects them). Two rows with the same keys and values give the same
+    fingerprint whatever the order of their keys; a changed, added or removed value changes it.
+    It is stored as ``meta_version`` on the resource node and serves as the resource's
+    ``meta.version`` (a weak ETag value, RFC 7644 §3.14; RFC 7232 §2.3).
+
+    Args:
+        row: a graph row (:func:`graph_row`) without its own ``meta_version``, or any JSON-able map.
+
+    Returns:
+        16 lower-case hex digits (64 bits).
+
+    Raises:
+        TypeError: a value is not JSON-serialisable.
+        ValueError: a float is NaN or infinite (not JSON, RFC 8259 §6).
+    """
+    text = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema: str) -> dict[str, Any]:
@@ -18,7 +43,8 @@ def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema
         core_schema: the core schema URN (its attributes sit at the top level of ``resource``).
 
     Returns:
-        ``{"id": ..., <property keys>: value | None, <child attribute>: [{...}], <reference row keys>: [ids]}``.
+        ``{"id": ..., <property keys>: value | None, <child attribute>: [{...}], <reference row keys>: [ids]}``,
+        with ``meta_version`` the :func:`content_version` of every other key.
     """
 
     def lookup(schema: str, path: tuple[str, ...]) -> Any:
@@ -31,7 +57,7 @@ def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema
             node = node.get(part)
         return node
 
-    row: dict[str, Any] = {prop.key: lookup(prop.schema, prop.path) for prop in mapping.properties}
+    row: dict[str, Any] = {prop.key: lookup(prop.schema, prop.path) for prop in mapping.properties if prop.key != VERSION_KEY}
     for child in mapping.children:
         items = lookup(child.schema, (child.attribute,)) or []
         row[child.attribute] = [
@@ -47,4 +73,5 @@ def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema
                 continue
             kind = item.get("type")
             row[ref.row_key(kind if isinstance(kind, str) and kind in ref.targets else ref.targets[0])].append(item["value"])
+    row[VERSION_KEY] = content_version(row)
     return row

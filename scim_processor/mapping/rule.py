@@ -22,6 +22,9 @@ Given a resource type's grounding context (its core schema and schema extensions
    (``groups``, ``meta``) are not stored (RFC 7644 §3.3, RFC 7643 §7):
    :meth:`~scim_processor.scim.AttributeDefinition.not_stored_reason` says which.
 
+Every resource node also has ``meta_version`` (:data:`VERSION_KEY`), the fingerprint of its stored
+content, so that re-applying an unchanged resource writes nothing.
+
 Uniqueness: ``id`` of every resource label, and every single-valued simple attribute whose
 ``uniqueness`` is ``server`` or ``global`` (``userName``), is marked ``unique`` and gets a
 uniqueness constraint.
@@ -45,6 +48,10 @@ REFERENCE_RELATIONSHIPS: dict[str, tuple[str, bool]] = {
     "members": ("MEMBER_OF", False),
     "manager": ("REPORTS_TO", True),
 }
+
+# The property holding a resource's content fingerprint (:func:`scim_processor.mapping.rows.content_version`),
+# the value of its ``meta.version`` (RFC 7644 §3.14 ETag); the upsert compares it to skip unchanged resources.
+VERSION_KEY = "meta_version"
 
 GRAPH_TYPES = {
     AttributeType.STRING: "STRING",
@@ -187,6 +194,7 @@ def map_resource_type(context: GroundingContext) -> ResourceMapping:
     properties = [
         PropertyMapping("id", "", ("id",), "STRING", unique=True),
         PropertyMapping("externalId", "", ("externalId",), "STRING"),
+        PropertyMapping(VERSION_KEY, "", ("meta", "version"), "STRING"),
     ]
     children: list[ChildMapping] = []
     references: list[ReferenceMapping] = []

@@ -17,7 +17,7 @@ def test_singular_and_upper_snake() -> None:
 def test_user_mapping(user_context) -> None:
     mapping = map_resource_type(user_context)
     keys = [p.key for p in mapping.properties]
-    assert keys[:3] == ["id", "externalId", "userName"]
+    assert keys[:4] == ["id", "externalId", "meta_version", "userName"]  # meta_version: the content fingerprint
     assert "name_givenName" in keys and "employeeNumber" in keys and "clearanceLevel" in keys
     assert "password" not in keys and "groups" not in keys  # writeOnly / readOnly: not stored
     children = {c.attribute: (c.label, c.relationship_type) for c in mapping.children}
@@ -44,13 +44,17 @@ def test_graph_schema_of_user_and_group(user_context, group_context) -> None:
 def test_group_upsert_query_is_derived_exactly(group_context) -> None:
     assert upsert_query(map_resource_type(group_context)) == (
         "UNWIND $rows AS row\n"
+        "OPTIONAL MATCH (cur:Group {id: row.id})\n"
+        "WITH row, cur WHERE cur IS NULL OR cur.meta_version IS NULL OR cur.meta_version <> row.meta_version\n"
         "MERGE (n:Group {id: row.id})\n"
-        "SET n.externalId = row.externalId, n.displayName = row.displayName\n"
+        "SET n.externalId = row.externalId, n.meta_version = row.meta_version, n.displayName = row.displayName\n"
         "WITH n, row\n"
-        "CALL { WITH n MATCH ()-[old:MEMBER_OF]->(n) DELETE old }\n"
+        "OPTIONAL MATCH ()-[oldRef:MEMBER_OF]->(n)\n"
+        "WITH n, row, collect(oldRef) AS oldRefs\n"
+        "FOREACH (old IN oldRefs | DELETE old)\n"
         "FOREACH (ref IN row.members_User | MERGE (m:User {id: ref}) MERGE (m)-[:MEMBER_OF]->(n))\n"
         "FOREACH (ref IN row.members_Group | MERGE (m:Group {id: ref}) MERGE (m)-[:MEMBER_OF]->(n))\n"
-        "RETURN count(n) AS written"
+        "RETURN collect(row.id) AS written"
     )
 
 
