@@ -44,6 +44,7 @@ class Settings(BaseSettings):
         max_attribute_bytes: size limit of one attribute value, in UTF-8 bytes (400 invalidValue).
         max_file_bytes: size limit of a whole-document ``.json`` file, in bytes (413 above it;
             JSON Lines files are streamed and have none).
+        workers: processes that generate and validate payloads (0: one per core, 1: none).
         max_depth: the deepest nesting of objects and arrays a payload may have (400 invalidSyntax).
     """
 
@@ -55,6 +56,7 @@ class Settings(BaseSettings):
     max_attribute_bytes: int = Field(default=65_536, ge=1)
     max_file_bytes: int = Field(default=268_435_456, ge=1)
     max_depth: int = Field(default=32, ge=2, le=1_000)
+    workers: int = Field(default=0, ge=0, le=64)
     graph: GraphSettings = Field(default_factory=GraphSettings)
 
 

@@ -8,6 +8,7 @@ batches (stage 5). Results stream out in input order.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -34,6 +35,7 @@ from .resources import bundled_dir
 from .scim import GroundingContext, read_schema_dir
 from .stages.apply import GraphWriter, PendingWrite
 from .stages.generate import DeterministicGenerator, Generator
+from .stages.parallel import ordered_map
 from .stages.read import Payload, inspect_document
 from .stages.retrieve import FileRetriever, GraphRetriever, Retriever
 from .stages.validate import ScimValidator
@@ -201,6 +203,10 @@ class ScimProcessor:
     ) -> Iterator[PayloadResult]:
         """Like :meth:`process`, yielding results batch by batch (memory bounded by the batch size).
 
+        Retrieval, generation, validation and the Cypher of each payload run on
+        ``settings.workers`` processes (:func:`~scim_processor.stages.parallel.ordered_map`),
+        in input order; writes stay in this process, one batch at a time.
+
         On an empty graph, a real run loads the bundled schemas first; a dry run reads them
         from the files for this run only and writes nothing.
         """
@@ -208,9 +214,15 @@ class ScimProcessor:
         compiled = retriever.compiled()
         writer = GraphWriter(self.connection, compiled.guard, self.settings.batch_size)
         batch: list[PayloadResult] = []
-        for number, item in enumerate(payloads, start=1):
-            payload = item if isinstance(item, Payload) else Payload(f"<payload {number}>", item)
-            batch.append(self._prepare(payload, retriever, compiled))
+        wrapped = (
+            item if isinstance(item, Payload) else Payload(f"<payload {number}>", item)
+            for number, item in enumerate(payloads, start=1)
+        )
+        prepare = functools.partial(self._prepare, retriever=retriever, compiled=compiled)
+        # Only the deterministic generator is known to be fork-safe (no open sockets, no threads).
+        workers = self.settings.workers if type(self.generator) is DeterministicGenerator else 1
+        for result in ordered_map(prepare, wrapped, workers=workers):
+            batch.append(result)
             if len(batch) >= self.settings.batch_size:
                 yield from self._finish(batch, writer, dry_run, on_result)
                 batch = []

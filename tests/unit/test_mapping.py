@@ -68,3 +68,23 @@ def test_user_upsert_query_has_no_values_in_it(user_context) -> None:
     query = upsert_query(map_resource_type(user_context))
     assert "'" not in query and '"' not in query  # values only ever travel as $rows
     assert "FOREACH (item IN row.emails | CREATE (n)-[:HAS_EMAIL]->(c:Email) SET c.value = item.value" in query
+
+
+def test_content_version_is_a_canonical_fingerprint() -> None:
+    from scim_processor.mapping.rows import content_version
+
+    row = {"id": "u1", "userName": "ada", "emails": [{"value": "a@x", "primary": True}], "title": None}
+    version = content_version(row)
+    assert len(version) == 16 and int(version, 16) >= 0
+    assert content_version(dict(reversed(list(row.items())))) == version  # key order does not matter
+    assert content_version({**row, "title": "Dr"}) != version
+    assert content_version({**row, "emails": [{"value": "a@x", "primary": False}]}) != version
+    assert content_version({k: v for k, v in row.items() if k != "title"}) != version  # absent differs from null
+
+
+def test_the_graph_row_carries_the_version_of_everything_else(compiled) -> None:
+    from scim_processor.mapping.rows import content_version, graph_row
+
+    mapping = compiled.mappings["User"]
+    row = graph_row({"id": "u1", "userName": "ada", "meta": {"version": "W/\"client\""}}, mapping, compiled.contexts["User"].core.id)
+    assert row["meta_version"] == content_version({k: v for k, v in row.items() if k != "meta_version"})
