@@ -4,13 +4,17 @@ Rows of the same upsert query are merged into one ``UNWIND $rows`` statement of 
 ``batch_size`` rows, in which no resource id repeats. A batch is atomic. The upsert returns the ids it wrote; a row whose content
 fingerprint matched the graph's was not written and its payload is reported ``unchanged``. If the server refuses a batch (a uniqueness constraint,
 say), the batch is retried one payload per transaction so that only the offending payloads are
-rejected (409 uniqueness) and the rest are written; nothing half-written stays behind. A value
+rejected (409 uniqueness) and the rest are written; nothing half-written stays behind. A
+uniqueness refusal is first retried a few times: with concurrent writers (two ``process`` runs,
+or a cluster) it is usually another transaction's MERGE of the same key, gone on the next try. A value
 the driver cannot send (it should never pass validation) rejects its payload the same way.
 """
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -59,12 +63,15 @@ class GraphWriter:
         connection: the graph.
         guard: every merged statement is checked by it before it is sent.
         batch_size: rows per transaction.
+        conflict_retries: extra attempts of a transaction refused by a uniqueness constraint
+            (concurrent writers, see :meth:`_send`).
     """
 
-    def __init__(self, connection: GraphConnection, guard: CypherGuard, batch_size: int = 500):
+    def __init__(self, connection: GraphConnection, guard: CypherGuard, batch_size: int = 500, conflict_retries: int = 3):
         self.connection = connection
         self.guard = guard
         self.batch_size = batch_size
+        self.conflict_retries = conflict_retries
 
     def write(self, pending: Sequence[PendingWrite]) -> WriteReport:
         """Writes ``pending`` in order of first appearance of each query.
@@ -126,7 +133,24 @@ class GraphWriter:
             yield chunk
 
     def _send(self, query: str, rows: list[dict[str, object]]) -> set[object]:
-        """Runs ``query`` on ``rows`` in one transaction; the ids it reports written."""
+        """Runs ``query`` on ``rows`` in one transaction; the ids it reports written.
+
+        A uniqueness conflict is retried ``conflict_retries`` times after a short random pause:
+        another writer may have created the same node (a MERGE by ``id`` of a shared group or
+        manager) between this transaction's check and its write, and on ArcadeDB concurrent
+        MERGEs of one key fail instead of waiting. Once the other commit is visible the MERGE
+        matches. A conflict that persists is a real one and is raised.
+        """
+        for attempt in range(self.conflict_retries + 1):
+            try:
+                return self._send_once(query, rows)
+            except _REFUSED as error:
+                if attempt == self.conflict_retries or not _is_conflict(error):
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # noqa: S311 (jitter, not security)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_once(self, query: str, rows: list[dict[str, object]]) -> set[object]:
         try:
             records = self.connection.write([(query, {"rows": rows})])[0]
         except (ServiceUnavailable, SessionExpired) as error:
@@ -142,10 +166,16 @@ class GraphWriter:
 _INDEX = re.compile(r"index '(\w+)\[(\w+)\]'|label `(\w+)` and property `(\w+)`")
 
 
-def _scim_error(error: Exception) -> ScimError:
+def _is_conflict(error: Exception) -> bool:
+    """True for a uniqueness-constraint refusal (Neo4j ``ConstraintValidationFailed``, ArcadeDB "Duplicated key")."""
     message = getattr(error, "message", None) or str(error)
     code = getattr(error, "code", "") or ""
-    if isinstance(error, ConstraintError) or "Constraint" in code or "Duplicated key" in message:
+    return isinstance(error, ConstraintError) or "Constraint" in code or "Duplicated key" in message
+
+
+def _scim_error(error: Exception) -> ScimError:
+    message = getattr(error, "message", None) or str(error)
+    if _is_conflict(error):
         found = _INDEX.search(message)
         if found:
             label, key = (found.group(1), found.group(2)) if found.group(1) else (found.group(3), found.group(4))

@@ -64,3 +64,51 @@ def test_results_stream_from_an_endless_input(processor: ScimProcessor) -> None:
     streamed = ScimProcessor(processor.connection, settings).iter_process(endless(), dry_run=True)
     first = list(itertools.islice(streamed, 600))
     assert [r.resource["id"] for r in first if r.resource] == [f"u{n}" for n in range(600)]
+
+
+def test_concurrent_writers_give_the_same_graph_as_one_run(processor: ScimProcessor) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.integration.test_graph import snapshot
+
+    def part(offset: int) -> list[dict[str, Any]]:  # both halves MERGE the same ten managers as placeholders
+        return [
+            _user(n, schemas=[CORE, ENTERPRISE], **{ENTERPRISE: {"manager": {"value": f"m{n % 10}"}}})
+            for n in range(offset, offset + 60)
+        ]
+
+    settings = processor.settings.model_copy(update={"workers": 1, "batch_size": 10})
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda offset: ScimProcessor(processor.connection, settings).process(part(offset)), [0, 60]))
+    assert all(r.status == "accepted" for run in runs for r in run), [r.error for run in runs for r in run if r.error]
+    concurrent = snapshot(processor)
+
+    processor.connection.write([("MATCH (n:User) DETACH DELETE n", {}), ("MATCH (n:Email) DETACH DELETE n", {})])
+    ScimProcessor(processor.connection, settings).process(part(0) + part(60))
+    assert snapshot(processor) == concurrent
+    assert _read(processor, "MATCH (m:User) WHERE m.id STARTS WITH 'm' RETURN count(m) AS c") == [{"c": 10}]
+
+
+def test_a_transaction_refused_by_a_concurrent_merge_is_retried_not_rejected(processor: ScimProcessor) -> None:
+    from neo4j.exceptions import ConstraintError
+
+    from scim_processor.stages.apply import GraphWriter, PendingWrite
+
+    class OneConflict:  # the real server, after one refusal like ArcadeDB's for concurrent MERGEs of one key
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def write(self, statements: Any) -> Any:
+            self.calls += 1
+            if self.calls == 1:
+                raise ConstraintError("Duplicated key [m1] found on index 'User[id]'")
+            return processor.connection.write(statements)
+
+    compiled = processor.compiled()
+    flaky = OneConflict()
+    writer = GraphWriter(flaky, compiled.guard)  # type: ignore[arg-type]
+    pending = [PendingWrite(0, compiled.statements("User", {"id": "u1", "userName": "ada"})[0])]
+    report = writer.write(pending)
+    assert (report.failures, report.unchanged, flaky.calls) == ({}, set(), 2)
+    assert _read(processor, "MATCH (u:User {id: 'u1'}) RETURN u.userName AS n") == [{"n": "ada"}]
+    assert GraphWriter(flaky, compiled.guard).write(pending).unchanged == {0}  # type: ignore[arg-type]
