@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -75,29 +76,61 @@ def rate(n: int, seconds: float) -> float:
     return n / seconds if seconds else float("inf")
 
 
-def reference_rate(processor: ScimProcessor, payloads: list[dict[str, Any]]) -> float:
-    """Users/s of the hand-written reference query, writes only, same batch size."""
-    rows = []
+class Meter:
+    """Wall time and CPU time (this process and its reaped workers; the server JVM) of one phase.
+
+    CPU time per payload does not depend on what else the machine runs, so it shows where the cost
+    is even when the wall-clock rates are noisy.
+    """
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+
+    def _server_cpu(self) -> float:
+        with open(f"/proc/{self.server_pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _client_cpu() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    def __enter__(self) -> Meter:
+        self.start = (time.perf_counter(), self._client_cpu(), self._server_cpu())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = (time.perf_counter(), self._client_cpu(), self._server_cpu())
+        self.wall, self.client, self.server = (b - a for a, b in zip(self.start, end, strict=True))
+
+    def describe(self, n: int) -> str:
+        return f"CPU per payload: client {1000 * self.client / n:.2f} ms, server {1000 * self.server / n:.2f} ms"
+
+
+def prepared_rows(processor: ScimProcessor, payloads: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The generated upsert and its rows, and the reference query's rows for the same users."""
+    rows, generated, query = [], [], ""
     for result in processor.process(payloads, dry_run=True):
         row = result.cypher[0].parameters["rows"][0]
         props = {k: v for k, v in row.items() if k not in ("id", "emails", "phoneNumbers") and v is not None and not isinstance(v, list)}
         rows.append({"id": row["id"], "props": props, "emails": row["emails"], "phoneNumbers": row["phoneNumbers"]})
-    wipe(processor)
+        generated.append(row)
+        query = result.cypher[0].query
+    return query, generated, rows
+
+
+def write_rows(processor: ScimProcessor, query: str, rows: list[dict[str, Any]]) -> None:
+    """Writes only: ``rows`` in batches of the configured size, one transaction each."""
     size = processor.settings.batch_size
-    start = time.perf_counter()
     for i in range(0, len(rows), size):
-        processor.connection.write([(REFERENCE, {"rows": rows[i : i + size]})])
-    return rate(len(rows), time.perf_counter() - start)
+        processor.connection.write([(query, {"rows": rows[i : i + size]})])
 
 
-def timed_process(processor: ScimProcessor, payloads: list[dict[str, Any]], dry_run: bool, expect: str) -> float:
-    start = time.perf_counter()
-    results = processor.process(payloads, dry_run=dry_run)
-    elapsed = time.perf_counter() - start
-    statuses = {r.status for r in results}
+def checked_process(processor: ScimProcessor, payloads: list[dict[str, Any]], dry_run: bool, expect: str) -> None:
+    statuses = {r.status for r in processor.process(payloads, dry_run=dry_run)}
     if statuses != {expect}:
         raise SystemExit(f"expected every payload {expect}, got {statuses}")
-    return rate(len(payloads), elapsed)
 
 
 def _tree_rss(pid: int) -> int:
@@ -154,15 +187,30 @@ def main() -> None:
             with ScimProcessor(GraphConnection.open(settings), settings) as processor:
                 processor.load_schemas()
                 processor.process(payloads[:300], dry_run=True)  # warm-up: scim2-models classes, parser
-                raw = reference_rate(processor, payloads)
-                figures.append(("raw reference UNWIND (benchmarks/reference_upsert.cypher)", f"{raw:,.0f} users/s"))
+                n = len(payloads)
+                query, generated, reference_rows = prepared_rows(processor, payloads)
+                meter = Meter(info.pid)
                 wipe(processor)
-                applied = timed_process(processor, payloads, False, "accepted")
-                figures.append(("applied (ScimProcessor.process, empty graph)", f"{applied:,.0f} users/s = {applied / raw:.0%} of raw"))
-                again = timed_process(processor, payloads, False, "unchanged")
-                figures.append(("re-apply unchanged", f"{again:,.0f} users/s = {again / applied:.1f}x the first apply"))
-                dry = timed_process(processor, payloads, True, "accepted")
-                figures.append(("dry run (in process)", f"{dry:,.0f} payloads/s"))
+                with meter:
+                    write_rows(processor, REFERENCE, reference_rows)
+                raw = rate(n, meter.wall)
+                figures.append(("raw reference UNWIND (benchmarks/reference_upsert.cypher)", f"{raw:,.0f} users/s; {meter.describe(n)}"))
+                wipe(processor)
+                with meter:
+                    write_rows(processor, query, generated)
+                figures.append(("generated upsert, writes only, same rows", f"{rate(n, meter.wall):,.0f} users/s = {rate(n, meter.wall) / raw:.0%} of raw; {meter.describe(n)}"))
+                wipe(processor)
+                with meter:
+                    checked_process(processor, payloads, False, "accepted")
+                applied = rate(n, meter.wall)
+                figures.append(("applied (ScimProcessor.process, empty graph)", f"{applied:,.0f} users/s = {applied / raw:.0%} of raw; {meter.describe(n)}"))
+                with meter:
+                    checked_process(processor, payloads, False, "unchanged")
+                again = rate(n, meter.wall)
+                figures.append(("re-apply unchanged", f"{again:,.0f} users/s = {again / applied:.1f}x the first apply; {meter.describe(n)}"))
+                with meter:
+                    checked_process(processor, payloads, True, "accepted")
+                figures.append(("dry run (in process)", f"{rate(n, meter.wall):,.0f} payloads/s; {meter.describe(n)}"))
                 for label, value in figures:
                     print(f"{label}: {value}", flush=True)
                 wipe(processor)
