@@ -1,114 +1,239 @@
-"""Wall time of `scim-processor process` on the bundled examples and on generated users.
+"""Throughput and memory of `scim-processor process` (issue 10), measured in one run.
 
-Run:  .venv/bin/python benchmarks/process_benchmark.py [N]     (N users, default 1000)
+Run:  .venv/bin/python benchmarks/process_benchmark.py [--users 10000] [--lines 1000000]
 
-Each run is the CLI as a user runs it, with no NEO4J_URI: it starts the embedded ArcadeDB
-server, processes, and stops it, so every figure includes a server start (a few seconds).
-A fresh SCIM_PROCESSOR_HOME is used, so the first applied run also loads the schemas.
+It starts the embedded ArcadeDB server in a fresh temporary home and, against that one server:
+
+1. raw reference rate: ``reference_upsert.cypher`` (hand-written ``UNWIND … MERGE … FOREACH
+   CREATE`` of the same users and child nodes), rows prepared beforehand, writes only;
+2. applied rate: ``ScimProcessor.process`` of the same users on the wiped graph (read, generate,
+   validate, guard, write), and its ratio to (1);
+3. re-apply of the unchanged users, and its ratio to (2);
+4. dry-run rate of the same users;
+5. ``scim-processor process --dry-run`` and ``process`` of a generated ``--lines`` JSON Lines file,
+   as a user runs them: wall rate and peak RSS of the CLI and its worker processes (summed, sampled
+   from /proc every 0.1 s; the server's JVM is not counted).
+
+Every figure is a wall-clock rate on a machine that may be shared: the load average is printed.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scim_processor import ScimProcessor, Settings  # noqa: E402
+from scim_processor.config import GraphSettings  # noqa: E402
+from scim_processor.graph import EmbeddedServer, GraphConnection  # noqa: E402
+
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+REFERENCE = (Path(__file__).parent / "reference_upsert.cypher").read_text()
 
 
-def users(n: int) -> list[dict]:
+def user(i: int, rng: random.Random) -> dict[str, Any]:
+    """One enterprise user with one email and one phone number (the issue's shape)."""
+    return {
+        "schemas": [CORE, ENTERPRISE],
+        "id": f"u{i:07d}",
+        "externalId": f"hr-{i:07d}",
+        "userName": f"user{i:07d}@example.com",
+        "name": {"givenName": f"Given{i}", "familyName": f"Family{i}"},
+        "displayName": f"Given{i} Family{i}",
+        "active": rng.random() > 0.1,
+        "emails": [{"value": f"user{i:07d}@example.com", "type": "work", "primary": True}],
+        "phoneNumbers": [{"value": f"+1-555-{i:07d}", "type": rng.choice(["work", "mobile"])}],
+        ENTERPRISE: {"employeeNumber": str(i), "department": rng.choice(["Sales", "R&D", "Ops", "HR"])},
+    }
+
+
+def users(n: int, start: int = 0) -> Iterator[dict[str, Any]]:
+    """``n`` users, lazily (the 1M-line file is written from this generator)."""
     rng = random.Random(7)
-    out = []
-    for i in range(n):
-        user = {
-            "schemas": [CORE, ENTERPRISE],
-            "id": f"u{i:06d}",
-            "externalId": f"hr-{i:06d}",
-            "userName": f"user{i:06d}@example.com",
-            "name": {"givenName": f"Given{i}", "familyName": f"Family{i}"},
-            "displayName": f"Given{i} Family{i}",
-            "active": rng.random() > 0.1,
-            "emails": [{"value": f"user{i:06d}@example.com", "type": "work", "primary": True}],
-            "phoneNumbers": [{"value": f"+1-555-{i:07d}", "type": rng.choice(["work", "mobile"])}],
-            ENTERPRISE: {"employeeNumber": str(i), "department": rng.choice(["Sales", "R&D", "Ops", "HR"])},
-        }
-        out.append(user)
-    return out
+    return (user(i, rng) for i in range(start, start + n))
 
 
-def groups(n_users: int, n_groups: int = 20) -> list[dict]:
-    """Groups of every n_groups-th user, the last group nesting the first."""
-    out = [
-        {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": f"g{g:03d}", "displayName": f"Group {g}",
-         "members": [{"value": f"u{i:06d}", "type": "User"} for i in range(g, n_users, n_groups)]}
-        for g in range(n_groups)
-    ]  # fmt: skip
-    out[-1]["members"].append({"value": "g000", "type": "Group"})
-    return out
+def wipe(processor: ScimProcessor) -> None:
+    for label in ("User", "Email", "PhoneNumber"):
+        processor.connection.write([(f"MATCH (n:{label}) DETACH DELETE n", {})])
 
 
-def in_process(payloads: list[dict], home: Path) -> dict[str, float]:
-    """Payloads per second through ScimProcessor with the server already running (no start-up)."""
-    sys.path.insert(0, str(ROOT))
-    from scim_processor import ScimProcessor, Settings
-
-    with ScimProcessor.open(Settings(home=home)) as processor:
-        processor.connection.write([("MATCH (n:User) DETACH DELETE n", {}), ("MATCH (n:Group) DETACH DELETE n", {})])
-        processor.process(payloads[:10], dry_run=True)  # one-time: scim2-models classes, parser warm-up
-        figures = {}
-        for label, dry in [("dry run", True), ("applied, creates", False), ("applied, updates", False)]:
-            start = time.perf_counter()
-            results = processor.process(payloads, dry_run=dry)
-            elapsed = time.perf_counter() - start
-            assert all(r.accepted for r in results)
-            figures[f"in-process {label}: payloads/s"] = len(payloads) / elapsed
-        return figures
+def rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds else float("inf")
 
 
-def run(args: list[str], env: dict[str, str], cwd: Path) -> float:
+class Meter:
+    """Wall time and CPU time (this process and its reaped workers; the server JVM) of one phase.
+
+    CPU time per payload does not depend on what else the machine runs, so it shows where the cost
+    is even when the wall-clock rates are noisy.
+    """
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+
+    def _server_cpu(self) -> float:
+        with open(f"/proc/{self.server_pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _client_cpu() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    def __enter__(self) -> Meter:
+        self.start = (time.perf_counter(), self._client_cpu(), self._server_cpu())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = (time.perf_counter(), self._client_cpu(), self._server_cpu())
+        self.wall, self.client, self.server = (b - a for a, b in zip(self.start, end, strict=True))
+
+    def describe(self, n: int) -> str:
+        return f"CPU per payload: client {1000 * self.client / n:.2f} ms, server {1000 * self.server / n:.2f} ms"
+
+
+def prepared_rows(processor: ScimProcessor, payloads: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The generated upsert and its rows, and the reference query's rows for the same users."""
+    rows, generated, query = [], [], ""
+    for result in processor.process(payloads, dry_run=True):
+        row = result.cypher[0].parameters["rows"][0]
+        props = {k: v for k, v in row.items() if k not in ("id", "emails", "phoneNumbers") and v is not None and not isinstance(v, list)}
+        rows.append({"id": row["id"], "props": props, "emails": row["emails"], "phoneNumbers": row["phoneNumbers"]})
+        generated.append(row)
+        query = result.cypher[0].query
+    return query, generated, rows
+
+
+def write_rows(processor: ScimProcessor, query: str, rows: list[dict[str, Any]]) -> None:
+    """Writes only: ``rows`` in batches of the configured size, one transaction each."""
+    size = processor.settings.batch_size
+    for i in range(0, len(rows), size):
+        processor.connection.write([(query, {"rows": rows[i : i + size]})])
+
+
+def checked_process(processor: ScimProcessor, payloads: list[dict[str, Any]], dry_run: bool, expect: str) -> None:
+    statuses = {r.status for r in processor.process(payloads, dry_run=dry_run)}
+    if statuses != {expect}:
+        raise SystemExit(f"expected every payload {expect}, got {statuses}")
+
+
+def _tree_rss(pid: int) -> int:
+    """RSS in bytes of ``pid`` and all its descendants (Linux /proc)."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                total += next((int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:")), 0)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def cli_run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes, process tree) of one CLI run."""
+    peak = 0
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "scim_processor", *args], env=env, cwd=cwd, capture_output=True, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "scim_processor", *args], env=env, cwd=cwd,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    stderr: list[str] = []
+    reader = threading.Thread(target=lambda: stderr.append(process.stderr.read() if process.stderr else ""))
+    reader.start()
+    while process.poll() is None:
+        peak = max(peak, _tree_rss(process.pid))
+        time.sleep(0.1)
+    reader.join()
     elapsed = time.perf_counter() - start
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"scim-processor {' '.join(args)} failed: {done.stderr}")
-    return elapsed
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"scim-processor {' '.join(args)} failed: {''.join(stderr)[-2000:]}")
+    return elapsed, peak
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=10_000, help="users for the in-process rates")
+    parser.add_argument("--lines", type=int, default=1_000_000, help="lines of the JSON Lines file for the CLI runs (0: skip)")
+    options = parser.parse_args()
+    figures: list[tuple[str, str]] = []
+    cores = len(os.sched_getaffinity(0))
+    print(f"machine: {cores} cores, load average at start {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
-        env["SCIM_PROCESSOR_HOME"] = str(work / "home")
-        data = work / "users.jsonl"
-        data.write_text("".join(json.dumps(item) + "\n" for item in users(n) + groups(n)))
-        figures = {
-            "process examples/ (fresh home: server start + schema load)": run(["process", str(ROOT / "examples"), "-o", str(work / "r0.jsonl")], env, work),
-            f"process {n} users --dry-run": run(["process", str(data), "--dry-run", "-o", str(work / "r1.jsonl")], env, work),
-            f"process {n} users, applied (creates)": run(["process", str(data), "-o", str(work / "r2.jsonl")], env, work),
-            f"process {n} users, applied again (same graph)": run(["process", str(data), "-o", str(work / "r3.jsonl")], env, work),
-        }
-        accepted = sum(json.loads(line)["status"] == "accepted" for line in (work / "r2.jsonl").read_text().splitlines())
-        figures["server start alone (db start)"] = run(["db", "start"], env, work)
+        server = EmbeddedServer(work / "home")
+        info = server.start()
         try:
-            os.environ["SCIM_PROCESSOR_HOME"] = env["SCIM_PROCESSOR_HOME"]
-            for key in [k for k in os.environ if k.startswith("NEO4J_")]:
-                del os.environ[key]
-            rates = in_process(users(n) + groups(n), work / "home")
+            graph = GraphSettings(uri=info.uri, username="root", password=server.password(), database=info.database)
+            settings = Settings(home=work / "home", graph=graph)
+            payloads = list(users(options.users))
+            with ScimProcessor(GraphConnection.open(settings), settings) as processor:
+                processor.load_schemas()
+                processor.process(payloads[:300], dry_run=True)  # warm-up: scim2-models classes, parser
+                n = len(payloads)
+                query, generated, reference_rows = prepared_rows(processor, payloads)
+                meter = Meter(info.pid)
+                for warm_up in (REFERENCE, query):  # the server's JIT, once per query, so that neither is measured cold
+                    wipe(processor)
+                    write_rows(processor, warm_up, (reference_rows if warm_up == REFERENCE else generated)[:2000])
+                wipe(processor)
+                with meter:
+                    write_rows(processor, REFERENCE, reference_rows)
+                raw = rate(n, meter.wall)
+                figures.append(("raw reference UNWIND (benchmarks/reference_upsert.cypher)", f"{raw:,.0f} users/s; {meter.describe(n)}"))
+                wipe(processor)
+                with meter:
+                    write_rows(processor, query, generated)
+                figures.append(("generated upsert, writes only, same rows", f"{rate(n, meter.wall):,.0f} users/s = {rate(n, meter.wall) / raw:.0%} of raw; {meter.describe(n)}"))
+                wipe(processor)
+                with meter:
+                    checked_process(processor, payloads, False, "accepted")
+                applied = rate(n, meter.wall)
+                figures.append(("applied (ScimProcessor.process, empty graph)", f"{applied:,.0f} users/s = {applied / raw:.0%} of raw; {meter.describe(n)}"))
+                with meter:
+                    checked_process(processor, payloads, False, "unchanged")
+                again = rate(n, meter.wall)
+                figures.append(("re-apply unchanged", f"{again:,.0f} users/s = {again / applied:.1f}x the first apply; {meter.describe(n)}"))
+                with meter:
+                    checked_process(processor, payloads, True, "accepted")
+                figures.append(("dry run (in process)", f"{rate(n, meter.wall):,.0f} payloads/s; {meter.describe(n)}"))
+                for label, value in figures:
+                    print(f"{label}: {value}", flush=True)
+                wipe(processor)
+            if options.lines:
+                data = work / "big.jsonl"
+                with data.open("w") as handle:
+                    for item in users(options.lines, start=options.users):
+                        handle.write(json.dumps(item) + "\n")
+                env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
+                env["SCIM_PROCESSOR_HOME"] = str(work / "home")  # the server started above answers there
+                for label, extra in [("dry run", ["--dry-run"]), ("applied", [])]:
+                    seconds, peak = cli_run(["process", str(data), "-o", str(work / "results.jsonl"), *extra], env, work)
+                    value = f"{rate(options.lines, seconds):,.0f} payloads/s, peak RSS {peak / 2**20:,.0f} MB"
+                    figures.append((f"CLI process {label}, {options.lines:,} lines", value))
+                    print(f"{figures[-1][0]}: {value}", flush=True)
         finally:
-            run(["db", "stop"], env, work)
-    print(f"{n} users + 20 groups; accepted {accepted}")
-    for name, seconds in figures.items():
-        print(f"{name}: {seconds:.2f} s")
-    for name, rate in rates.items():
-        print(f"{name} {rate:,.0f}")
+            server.stop()
+    print(f"\nmachine: {cores} cores; load average at end {os.getloadavg()[0]:.1f}; users {options.users:,}")
+    for label, value in figures:
+        print(f"{label}: {value}")
 
 
 if __name__ == "__main__":

@@ -175,17 +175,16 @@ def _summary(counts: Counter[tuple[str, str]], output: Path, dry_run: bool) -> N
     table = Table(title="SCIM payloads" + (" (dry run: nothing written)" if dry_run else ""))
     table.add_column("resource type")
     table.add_column("accepted", justify="right", style="green")
+    table.add_column("unchanged", justify="right", style="green")
     table.add_column("rejected", justify="right", style="red")
     skipped = any(status == "skipped" for _, status in counts)
     if skipped:
         table.add_column("skipped (Bulk failOnErrors)", justify="right")
+    statuses = ("accepted", "unchanged", "rejected", *(("skipped",) if skipped else ()))
     for kind in sorted({kind for kind, _ in counts}):
-        cells = [str(counts[(kind, "accepted")]), str(counts[(kind, "rejected")])]
-        table.add_row(kind, *cells, *([str(counts[(kind, "skipped")])] if skipped else []))
-    total_ok = sum(n for (_, s), n in counts.items() if s == "accepted")
-    total_bad = sum(n for (_, s), n in counts.items() if s == "rejected")
-    total_skipped = [str(sum(n for (_, s), n in counts.items() if s == "skipped"))] if skipped else []
-    table.add_row("total", str(total_ok), str(total_bad), *total_skipped, style="bold")
+        table.add_row(kind, *(str(counts[(kind, status)]) for status in statuses))
+    totals = (sum(n for (_, s), n in counts.items() if s == status) for status in statuses)
+    table.add_row("total", *map(str, totals), style="bold")
     out.print(table)
     out.print(f"results: {output}", highlight=False)
 

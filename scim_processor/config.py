@@ -58,6 +58,7 @@ class Settings(BaseSettings):
         max_attribute_bytes: size limit of one attribute value, in UTF-8 bytes (400 invalidValue).
         max_file_bytes: size limit of a whole-document ``.json`` file, in bytes (413 above it;
             JSON Lines files are streamed and have none).
+        workers: processes that generate and validate payloads (0: one per core, 1: none).
         max_depth: the deepest nesting of objects and arrays a payload may have (400 invalidSyntax).
         dialect: the IdP dialect of requests in files (``strict``, ``entra``, ``okta``; see
             :mod:`scim_processor.operations.dialects`).
@@ -72,6 +73,7 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=268_435_456, ge=1)
     max_depth: int = Field(default=32, ge=2, le=1_000)
     dialect: str = Field(default="strict", pattern=r"^(?i:strict|entra|okta)$")
+    workers: int = Field(default=0, ge=0, le=64)
     graph: GraphSettings = Field(default_factory=GraphSettings)
 
 

@@ -8,6 +8,7 @@ batches (stage 5). Results stream out in input order.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -35,6 +36,7 @@ from .resources import bundled_dir
 from .scim import GroundingContext, read_schema_dir
 from .stages.apply import GraphWriter, PendingWrite
 from .stages.generate import DeterministicGenerator, Generator
+from .stages.parallel import ordered_map
 from .stages.read import Payload, inspect_document
 from .stages.retrieve import FileRetriever, GraphRetriever, Retriever
 from .stages.validate import ScimValidator
@@ -48,7 +50,8 @@ class PayloadResult:
 
     Attributes:
         source: ``<file>[:<n>]`` or a caller-given name.
-        status: ``"accepted"`` or ``"rejected"``.
+        status: ``"accepted"``, ``"unchanged"`` (accepted; the graph already held the same
+            content, so nothing was written) or ``"rejected"``.
         resource_type: ``"User"``, ``"Group"``, ... or None if it could not be told.
         resource: the normalised SCIM JSON (secrets never included), or None.
         cypher: the statements that apply it (values in parameters only).
@@ -66,8 +69,8 @@ class PayloadResult:
 
     @property
     def accepted(self) -> bool:
-        """True if the payload was accepted (and, unless a dry run, written)."""
-        return self.status == "accepted"
+        """True if the payload was accepted (and, unless a dry run, written or found unchanged)."""
+        return self.status in ("accepted", "unchanged")
 
     def to_json(self) -> dict[str, Any]:
         """The results-file object of the CLI contract (``error`` is the RFC 7644 §3.12 body)."""
@@ -222,6 +225,10 @@ class ScimProcessor:
     ) -> Iterator[PayloadResult]:
         """Like :meth:`process`, yielding results batch by batch (memory bounded by the batch size).
 
+        Retrieval, generation, validation and the Cypher of each payload run on
+        ``settings.workers`` processes (:func:`~scim_processor.stages.parallel.ordered_map`),
+        in input order; writes stay in this process, one batch at a time.
+
         On an empty graph, a real run loads the bundled schemas first; a dry run reads them
         from the files for this run only and writes nothing.
         """
@@ -229,9 +236,15 @@ class ScimProcessor:
         compiled = retriever.compiled()
         writer = GraphWriter(self.connection, compiled.guard, self.settings.batch_size)
         batch: list[PayloadResult] = []
-        for number, item in enumerate(payloads, start=1):
-            payload = item if isinstance(item, Payload) else Payload(f"<payload {number}>", item)
-            batch.append(self._prepare(payload, retriever, compiled))
+        wrapped = (
+            item if isinstance(item, Payload) else Payload(f"<payload {number}>", item)
+            for number, item in enumerate(payloads, start=1)
+        )
+        prepare = functools.partial(self._prepare, retriever=retriever, compiled=compiled)
+        # Only the deterministic generator is known to be fork-safe (no open sockets, no threads).
+        workers = self.settings.workers if type(self.generator) is DeterministicGenerator else 1
+        for result in ordered_map(prepare, wrapped, workers=workers):
+            batch.append(result)
             if len(batch) >= self.settings.batch_size:
                 yield from self._finish(batch, writer, dry_run, on_result, compiled)
                 batch = []
@@ -305,8 +318,11 @@ class ScimProcessor:
                 if result.accepted
                 for statement in result.cypher
             ]
-            for index, error in writer.write(pending).items():
+            report = writer.write(pending)
+            for index, error in report.failures.items():
                 batch[index].status, batch[index].error = "rejected", error
+            for index in report.unchanged:
+                batch[index].status = "unchanged"
         for result in batch:
             if on_result:
                 on_result(result)

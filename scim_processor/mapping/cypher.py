@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .rule import ResourceMapping
+from .rule import VERSION_KEY, ResourceMapping
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -21,37 +21,57 @@ def ident(name: str) -> str:
 
 
 def upsert_query(mapping: ResourceMapping) -> str:
-    """The create-or-replace query of one resource type, for ``UNWIND $rows AS row``.
+    """The create-or-replace query of one resource type: ONE statement for a whole batch of rows.
 
-    Replace semantics (RFC 7644 §3.5.1): every property key of the mapping is set from the row
-    (a null removes it), the resource's child nodes and outgoing (or, for ``members``, incoming)
-    reference relationships are removed and created again from the row. Server-set ``meta``
-    (rule 7): ``meta_created`` is kept once set; ``meta_lastModified`` changes only when the
-    row's ``meta_version`` (its content fingerprint) differs from the stored one.
+    Shape (a single ``UNWIND $rows``, no per-row subquery):
+
+    1. ``OPTIONAL MATCH`` the resource by ``id`` and keep only rows whose ``meta_version`` (the
+       content fingerprint, :func:`~scim_processor.mapping.rows.content_version`) differs from
+       the stored one: an unchanged resource is neither locked nor written.
+    2. ``MERGE`` on ``id`` (the uniqueness constraint's index makes it a lookup) and set every
+       property key of the mapping from the row. Replace semantics (RFC 7644 §3.5.1): a null
+       removes the property. Keys are spelled out rather than ``SET n += row`` so that the
+       Cypher guard checks every key written. Server-set ``meta`` (rule 7): ``meta_created`` is
+       kept once set; ``meta_lastModified`` and ``meta_version`` are the row's (only changed
+       resources get this far).
+    3. The old child nodes and the old reference relationships are collected once per row and
+       deleted, then created again from the row (``FOREACH``).
 
     Returns:
-        The query text; the parameter is ``rows``, a list of maps with the mapping's row keys.
+        The query text. Parameter ``rows``: a list of maps with the mapping's row keys. It returns
+        one record, ``written``: the ids of the rows written (the others were unchanged).
     """
     label = ident(mapping.label)
+    version = ident(VERSION_KEY)
     sets = [f"n.{ident(p.key)} = row.{ident(p.key)}" for p in mapping.properties if p.key != "id" and p.derived != "server"]
     sets += [
         "n.meta_created = coalesce(n.meta_created, row.meta_created)",
-        "n.meta_lastModified = CASE WHEN unchanged THEN n.meta_lastModified ELSE row.meta_lastModified END",
-        "n.meta_version = row.meta_version",
+        "n.meta_lastModified = row.meta_lastModified",
+        f"n.{version} = row.{version}",
     ]
     lines = [
         "UNWIND $rows AS row",
+        f"OPTIONAL MATCH (cur:{label} {{id: row.id}})",
+        f"WITH row, cur WHERE cur IS NULL OR cur.{version} IS NULL OR cur.{version} <> row.{version}",
         f"MERGE (n:{label} {{id: row.id}})",
-        "WITH n, row, coalesce(n.meta_version = row.meta_version, false) AS unchanged",
         f"SET {', '.join(sets)}",
         "WITH n, row",
     ]
     if mapping.children:
         rels = "|".join(ident(child.relationship_type) for child in mapping.children)
-        lines.append(f"CALL {{ WITH n MATCH (n)-[:{rels}]->(old) DETACH DELETE old }}")
+        lines += [
+            f"OPTIONAL MATCH (n)-[:{rels}]->(oldChild)",
+            "WITH n, row, collect(oldChild) AS oldChildren",
+            "FOREACH (old IN oldChildren | DETACH DELETE old)",
+        ]
     for ref in mapping.references:
-        pattern = "(n)-[old:{rel}]->()" if ref.outgoing else "()-[old:{rel}]->(n)"
-        lines.append(f"CALL {{ WITH n MATCH {pattern.format(rel=ident(ref.relationship_type))} DELETE old }}")
+        rel = ident(ref.relationship_type)
+        pattern = f"(n)-[oldRef:{rel}]->()" if ref.outgoing else f"()-[oldRef:{rel}]->(n)"
+        lines += [
+            f"OPTIONAL MATCH {pattern}",
+            "WITH n, row, collect(oldRef) AS oldRefs",
+            "FOREACH (old IN oldRefs | DELETE old)",
+        ]
     for child in mapping.children:
         child_sets = ", ".join(f"c.{ident(p.key)} = item.{ident(p.key)}" for p in child.properties)
         create = f"CREATE (n)-[:{ident(child.relationship_type)}]->(c:{ident(child.label)})"
@@ -64,7 +84,7 @@ def upsert_query(mapping: ResourceMapping) -> str:
                 f"FOREACH (ref IN row.{ident(ref.row_key(target))} | "
                 f"MERGE (m:{ident(target)} {{id: ref}}) MERGE {merge_edge})"
             )
-    lines.append("RETURN count(n) AS written")
+    lines.append("RETURN collect(row.id) AS written")
     return "\n".join(lines)
 
 

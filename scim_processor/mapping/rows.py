@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .rule import ResourceMapping
+from .rule import META_PROPERTIES, ResourceMapping
 
-META_KEYS = ("meta_created", "meta_lastModified", "meta_version")
+META_KEYS = tuple(key for key, _ in META_PROPERTIES)
 
 
 def now_text() -> str:

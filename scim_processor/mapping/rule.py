@@ -26,6 +26,9 @@ Given a resource type's grounding context (its core schema and schema extensions
    the stored content: :func:`~scim_processor.mapping.rows.content_version`) are properties of
    every resource node; ``meta.resourceType`` and ``meta.location`` are derived when read back.
 
+Every resource node also has ``meta_version`` (:data:`VERSION_KEY`), the fingerprint of its stored
+content, so that re-applying an unchanged resource writes nothing.
+
 Uniqueness: ``id`` of every resource label, and every single-valued simple attribute whose
 ``uniqueness`` is ``server`` or ``global`` (``userName``), is marked ``unique`` and gets a
 uniqueness constraint. Such an attribute that is not ``caseExact`` (``userName``, RFC 7643 §4.1.1
@@ -54,6 +57,9 @@ REFERENCE_RELATIONSHIPS: dict[str, tuple[str, bool]] = {
 
 # Server-set meta (rule 7): property key, meta sub-attribute (RFC 7643 §3.1).
 META_PROPERTIES = (("meta_created", "created"), ("meta_lastModified", "lastModified"), ("meta_version", "version"))
+# The property holding the content fingerprint (:func:`scim_processor.mapping.rows.content_version`):
+# meta.version (RFC 7644 §3.14 ETag), which the upsert compares to skip unchanged resources.
+VERSION_KEY = "meta_version"
 
 GRAPH_TYPES = {
     AttributeType.STRING: "STRING",

@@ -140,9 +140,9 @@ class ResourceStore:
         writer = GraphWriter(self.processor.connection, compiled.guard, self.processor.settings.batch_size)
         statements = compiled.statements(resource_type, resource)
         self.statements = statements
-        failures = writer.write([PendingWrite(0, statement) for statement in statements])
-        if failures:
-            raise failures[0]
+        report = writer.write([PendingWrite(0, statement) for statement in statements])
+        if report.failures:
+            raise report.failures[0]
 
     def _read(self, resource_type: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         compiled = self.compiled()

@@ -36,12 +36,17 @@ def test_constraint_ddl_is_derived_exactly(compiled: CompiledSchema) -> None:
 def test_user_upsert_is_derived_exactly(compiled: CompiledSchema) -> None:
     assert compiled.upserts["User"] == (
         'UNWIND $rows AS row\n'
+        'OPTIONAL MATCH (cur:User {id: row.id})\n'
+        'WITH row, cur WHERE cur IS NULL OR cur.meta_version IS NULL OR cur.meta_version <> row.meta_version\n'
         'MERGE (n:User {id: row.id})\n'
-        'WITH n, row, coalesce(n.meta_version = row.meta_version, false) AS unchanged\n'
-        'SET n.externalId = row.externalId, n.userName = row.userName, n.userName_key = row.userName_key, n.name_formatted = row.name_formatted, n.name_familyName = row.name_familyName, n.name_givenName = row.name_givenName, n.name_middleName = row.name_middleName, n.name_honorificPrefix = row.name_honorificPrefix, n.name_honorificSuffix = row.name_honorificSuffix, n.displayName = row.displayName, n.nickName = row.nickName, n.profileUrl = row.profileUrl, n.title = row.title, n.userType = row.userType, n.preferredLanguage = row.preferredLanguage, n.locale = row.locale, n.timezone = row.timezone, n.active = row.active, n.employeeNumber = row.employeeNumber, n.costCenter = row.costCenter, n.organization = row.organization, n.division = row.division, n.department = row.department, n.badgeNumber = row.badgeNumber, n.clearanceLevel = row.clearanceLevel, n.startDate = row.startDate, n.skills = row.skills, n.meta_created = coalesce(n.meta_created, row.meta_created), n.meta_lastModified = CASE WHEN unchanged THEN n.meta_lastModified ELSE row.meta_lastModified END, n.meta_version = row.meta_version\n'
+        'SET n.externalId = row.externalId, n.userName = row.userName, n.userName_key = row.userName_key, n.name_formatted = row.name_formatted, n.name_familyName = row.name_familyName, n.name_givenName = row.name_givenName, n.name_middleName = row.name_middleName, n.name_honorificPrefix = row.name_honorificPrefix, n.name_honorificSuffix = row.name_honorificSuffix, n.displayName = row.displayName, n.nickName = row.nickName, n.profileUrl = row.profileUrl, n.title = row.title, n.userType = row.userType, n.preferredLanguage = row.preferredLanguage, n.locale = row.locale, n.timezone = row.timezone, n.active = row.active, n.employeeNumber = row.employeeNumber, n.costCenter = row.costCenter, n.organization = row.organization, n.division = row.division, n.department = row.department, n.badgeNumber = row.badgeNumber, n.clearanceLevel = row.clearanceLevel, n.startDate = row.startDate, n.skills = row.skills, n.meta_created = coalesce(n.meta_created, row.meta_created), n.meta_lastModified = row.meta_lastModified, n.meta_version = row.meta_version\n'
         'WITH n, row\n'
-        'CALL { WITH n MATCH (n)-[:HAS_EMAIL|HAS_PHONE_NUMBER|HAS_IM|HAS_PHOTO|HAS_ADDRESS|HAS_ENTITLEMENT|HAS_ROLE|HAS_X509_CERTIFICATE|HAS_PROJECT]->(old) DETACH DELETE old }\n'
-        'CALL { WITH n MATCH (n)-[old:REPORTS_TO]->() DELETE old }\n'
+        'OPTIONAL MATCH (n)-[:HAS_EMAIL|HAS_PHONE_NUMBER|HAS_IM|HAS_PHOTO|HAS_ADDRESS|HAS_ENTITLEMENT|HAS_ROLE|HAS_X509_CERTIFICATE|HAS_PROJECT]->(oldChild)\n'
+        'WITH n, row, collect(oldChild) AS oldChildren\n'
+        'FOREACH (old IN oldChildren | DETACH DELETE old)\n'
+        'OPTIONAL MATCH (n)-[oldRef:REPORTS_TO]->()\n'
+        'WITH n, row, collect(oldRef) AS oldRefs\n'
+        'FOREACH (old IN oldRefs | DELETE old)\n'
         'FOREACH (item IN row.emails | CREATE (n)-[:HAS_EMAIL]->(c:Email) SET c.value = item.value, c.display = item.display, c.type = item.type, c.primary = item.primary)\n'
         'FOREACH (item IN row.phoneNumbers | CREATE (n)-[:HAS_PHONE_NUMBER]->(c:PhoneNumber) SET c.value = item.value, c.display = item.display, c.type = item.type, c.primary = item.primary)\n'
         'FOREACH (item IN row.ims | CREATE (n)-[:HAS_IM]->(c:Im) SET c.value = item.value, c.display = item.display, c.type = item.type, c.primary = item.primary)\n'
@@ -52,7 +57,7 @@ def test_user_upsert_is_derived_exactly(compiled: CompiledSchema) -> None:
         'FOREACH (item IN row.x509Certificates | CREATE (n)-[:HAS_X509_CERTIFICATE]->(c:X509Certificate) SET c.value = item.value, c.display = item.display, c.type = item.type, c.primary = item.primary)\n'
         'FOREACH (item IN row.projects | CREATE (n)-[:HAS_PROJECT]->(c:Project) SET c.value = item.value, c.role = item.role, c.allocation = item.allocation, c.primary = item.primary)\n'
         'FOREACH (ref IN row.manager_User | MERGE (m:User {id: ref}) MERGE (n)-[:REPORTS_TO]->(m))\n'
-        'RETURN count(n) AS written'
+        'RETURN collect(row.id) AS written'
     )
 
 

@@ -18,6 +18,7 @@ def test_user_mapping(compiled) -> None:
     mapping = compiled.mappings["User"]
     keys = [p.key for p in mapping.properties]
     assert keys[:3] == ["id", "externalId", "userName"]
+    assert keys[-3:] == ["meta_created", "meta_lastModified", "meta_version"]  # server-set; meta_version: the content fingerprint
     assert "name_givenName" in keys and "employeeNumber" in keys and "clearanceLevel" in keys
     assert "password" not in keys and "groups" not in keys  # writeOnly / readOnly: not stored
     children = {c.attribute: (c.label, c.relationship_type) for c in mapping.children}
@@ -43,18 +44,18 @@ def test_graph_schema_of_user_and_group(compiled) -> None:
 
 def test_group_upsert_query_is_derived_exactly(compiled) -> None:
     assert compiled.upserts["Group"] == (
-        "UNWIND $rows AS row\n"
-        "MERGE (n:Group {id: row.id})\n"
-        "WITH n, row, coalesce(n.meta_version = row.meta_version, false) AS unchanged\n"
-        "SET n.externalId = row.externalId, n.displayName = row.displayName, "
-        "n.meta_created = coalesce(n.meta_created, row.meta_created), "
-        "n.meta_lastModified = CASE WHEN unchanged THEN n.meta_lastModified ELSE row.meta_lastModified END, "
-        "n.meta_version = row.meta_version\n"
-        "WITH n, row\n"
-        "CALL { WITH n MATCH ()-[old:MEMBER_OF]->(n) DELETE old }\n"
-        "FOREACH (ref IN row.members_User | MERGE (m:User {id: ref}) MERGE (m)-[:MEMBER_OF]->(n))\n"
-        "FOREACH (ref IN row.members_Group | MERGE (m:Group {id: ref}) MERGE (m)-[:MEMBER_OF]->(n))\n"
-        "RETURN count(n) AS written"
+        'UNWIND $rows AS row\n'
+        'OPTIONAL MATCH (cur:Group {id: row.id})\n'
+        'WITH row, cur WHERE cur IS NULL OR cur.meta_version IS NULL OR cur.meta_version <> row.meta_version\n'
+        'MERGE (n:Group {id: row.id})\n'
+        'SET n.externalId = row.externalId, n.displayName = row.displayName, n.meta_created = coalesce(n.meta_created, row.meta_created), n.meta_lastModified = row.meta_lastModified, n.meta_version = row.meta_version\n'
+        'WITH n, row\n'
+        'OPTIONAL MATCH ()-[oldRef:MEMBER_OF]->(n)\n'
+        'WITH n, row, collect(oldRef) AS oldRefs\n'
+        'FOREACH (old IN oldRefs | DELETE old)\n'
+        'FOREACH (ref IN row.members_User | MERGE (m:User {id: ref}) MERGE (m)-[:MEMBER_OF]->(n))\n'
+        'FOREACH (ref IN row.members_Group | MERGE (m:Group {id: ref}) MERGE (m)-[:MEMBER_OF]->(n))\n'
+        'RETURN collect(row.id) AS written'
     )
 
 
@@ -68,3 +69,23 @@ def test_user_upsert_query_has_no_values_in_it(compiled) -> None:
     query = compiled.upserts["User"]
     assert "'" not in query and '"' not in query  # values only ever travel as $rows
     assert "FOREACH (item IN row.emails | CREATE (n)-[:HAS_EMAIL]->(c:Email) SET c.value = item.value" in query
+
+
+def test_content_version_is_a_canonical_fingerprint() -> None:
+    from scim_processor.mapping.rows import content_version
+
+    row = {"id": "u1", "userName": "ada", "emails": [{"value": "a@x", "primary": True}], "title": None}
+    version = content_version(row)
+    assert version.startswith('W/"') and len(version) == 20 and int(version[3:-1], 16) >= 0  # a weak ETag (RFC 7232 §2.3)
+    assert content_version(dict(reversed(list(row.items())))) == version  # key order does not matter
+    assert content_version({**row, "title": "Dr"}) != version
+    assert content_version({**row, "emails": [{"value": "a@x", "primary": False}]}) != version
+    assert content_version({k: v for k, v in row.items() if k != "title"}) == version  # replace semantics: null is absent
+
+
+def test_the_graph_row_carries_the_version_of_everything_else(compiled) -> None:
+    from scim_processor.mapping.rows import content_version, graph_row
+
+    mapping = compiled.mappings["User"]
+    row = graph_row({"id": "u1", "userName": "ada", "meta": {"version": "W/\"client\""}}, mapping, compiled.contexts["User"].core.id)
+    assert row["meta_version"] == content_version({k: v for k, v in row.items() if k != "meta_version"})

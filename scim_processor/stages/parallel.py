@@ -1,0 +1,95 @@
+"""Generation and validation on every core, in input order, with bounded memory.
+
+:func:`ordered_map` applies a function to a stream of items in worker processes and yields the
+results in input order. Items travel in chunks; at most ``window`` chunks are in flight at any
+time, so a producer of a million payloads is read only as fast as the workers keep up and memory
+stays bounded by ``window × chunk_size`` items whatever the input size.
+
+Workers are forked from the calling process (POSIX ``fork`` start method), so they inherit the
+compiled schema, the validator's model cache and the function itself: nothing is imported or
+compiled again, and the function need not be picklable (items and results must be). Where
+``fork`` is not available, or ``workers`` is 1, or the stream fits in one chunk, the function
+runs in the calling process: the results are the same, only slower.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# token → function, set before the workers fork so that they inherit it (closures cannot be pickled).
+_FUNCTIONS: dict[int, Callable[[Any], Any]] = {}
+_TOKENS = itertools.count()
+
+
+def default_workers() -> int:
+    """The worker count for ``workers=0``: the cores this process may run on (at least 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_chunk(token: int, chunk: list[Any]) -> list[Any]:
+    function = _FUNCTIONS[token]
+    return [function(item) for item in chunk]
+
+
+def ordered_map(
+    function: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    workers: int = 0,
+    chunk_size: int = 256,
+    window: int | None = None,
+) -> Iterator[R]:
+    """``map(function, items)`` on ``workers`` processes, results in input order, lazily.
+
+    Args:
+        function: applied to every item; it must not raise for an item it can report on (an
+            exception is re-raised here, in the caller, and ends the stream).
+        items: any iterable; it is consumed at most ``window × chunk_size`` items ahead of
+            what has been yielded.
+        workers: processes; 0 means one per core (:func:`default_workers`), 1 means none.
+        chunk_size: items per task sent to a worker (amortises the inter-process transfer).
+        window: chunks in flight at most; default ``2 × workers``.
+
+    Yields:
+        ``function(item)`` for every item, in the order of ``items``.
+
+    Raises:
+        ValueError: ``chunk_size`` or ``window`` below 1, ``workers`` below 0.
+    """
+    if chunk_size < 1 or workers < 0 or (window is not None and window < 1):
+        raise ValueError("chunk_size and window must be at least 1 and workers at least 0")
+    count = workers or default_workers()
+    iterator = iter(items)
+    first = list(itertools.islice(iterator, chunk_size))
+    if count == 1 or len(first) < chunk_size or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(function, first)
+        yield from map(function, iterator)
+        return
+    token = next(_TOKENS)
+    _FUNCTIONS[token] = function
+    limit = window or 2 * count
+    in_flight: deque[Future[list[R]]] = deque()
+    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"))
+    try:
+        chunks = itertools.chain([first], iter(lambda: list(itertools.islice(iterator, chunk_size)), []))
+        for chunk in chunks:
+            if len(in_flight) >= limit:
+                yield from in_flight.popleft().result()
+            in_flight.append(pool.submit(_run_chunk, token, chunk))
+        while in_flight:
+            yield from in_flight.popleft().result()
+    finally:  # also when the consumer stops early: drop what is queued, wait for what runs
+        pool.shutdown(wait=True, cancel_futures=True)
+        _FUNCTIONS.pop(token, None)
