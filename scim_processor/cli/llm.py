@@ -1,6 +1,6 @@
 """The LLM commands of the ``scim-processor`` CLI: ``map``, ``ask``, ``finetune export``, ``eval``.
 
-Registered on the main typer ``app`` (``cli.py`` imports this module). Exit codes as elsewhere:
+Registered on the main typer ``app`` (``cli/__init__.py`` imports this module). Exit codes as elsewhere:
 0 success, 1 a record rejected / a question refused or failed, 2 usage or infrastructure error
 (one line, no traceback) — including a missing model endpoint, which names the settings.
 """
@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from .cli import _fail, _Guarded, _json, app, err, out
-from .config import Settings
-from .llm.config import NO_ENDPOINT, LlmSettings, chat_model
+from ..config import Settings
+from ..llm.config import NO_ENDPOINT, LlmSettings, chat_model
+from .app import app
+from .output import Guarded, err, fail, out, print_json
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -38,7 +39,7 @@ def _model() -> BaseChatModel:
     """The configured chat model, or exit 2 naming the settings."""
     settings = LlmSettings()
     if not settings.configured:
-        raise _fail(NO_ENDPOINT)
+        raise fail(NO_ENDPOINT)
     model: BaseChatModel = chat_model(settings)  # type: ignore[assignment]
     return model
 
@@ -52,16 +53,16 @@ def map_records(
     max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Model calls per record (correction loop).")] = 3,
 ) -> None:
     """Map non-SCIM identity records to validated SCIM resources with a chat model, then apply them."""
-    from .llm.core import open_processor
-    from .llm.mapper import Mapper, MapResult
-    from .llm.records import read_records
-    from .llm.store import ExampleStore
+    from ..llm.core import open_processor
+    from ..llm.mapper import Mapper, MapResult
+    from ..llm.records import read_records
+    from ..llm.store import ExampleStore
 
     model = _model()
     settings = Settings()
     output = output or Path("scim-processor-map-results.jsonl")
     counts: Counter[str] = Counter()
-    with _Guarded():
+    with Guarded():
         records = read_records(paths)
         store = ExampleStore(settings.home)
         with open_processor(settings) as processor, output.open("w", encoding="utf-8") as results:
@@ -90,18 +91,18 @@ def ask(
     max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Model calls (correction loop).")] = 3,
 ) -> None:
     """Answer a question with guarded, read-only Cypher written by a chat model."""
-    from .llm.asker import Asker
-    from .llm.core import open_processor
-    from .llm.store import ExampleStore
+    from ..llm.asker import Asker
+    from ..llm.core import open_processor
+    from ..llm.store import ExampleStore
 
     model = _model()
     settings = Settings()
-    with _Guarded(), open_processor(settings) as processor:
+    with Guarded(), open_processor(settings) as processor:
         result = Asker(processor, model, max_attempts).ask(question)
         if result.status == "answered" and result.answer is not None:
             ExampleStore(settings.home).add("ask", result.prompt, result.answer, model=model_name_of(model))
     if as_json:
-        _json(result.to_json())
+        print_json(result.to_json())
     elif result.status == "refused":
         out.print(f"refused: {result.refusal}", highlight=False)
     elif result.status == "failed":
@@ -119,7 +120,7 @@ def ask(
 
 def model_name_of(model: Any) -> str:
     """The configured model name (for the store)."""
-    from .llm.chat import model_name
+    from ..llm.chat import model_name
 
     return model_name(model)
 
@@ -132,10 +133,10 @@ def finetune_export(
     source: Annotated[Path | None, typer.Option("--from", help="A store-format JSONL file instead of the local store.")] = None,
 ) -> None:
     """Export accepted examples as chat-format JSONL (OpenAI fine-tuning and TRL SFTTrainer format)."""
-    from .llm.finetune import MIN_EXAMPLES, export
-    from .llm.store import ExampleStore, read_examples
+    from ..llm.finetune import MIN_EXAMPLES, export
+    from ..llm.store import ExampleStore, read_examples
 
-    with _Guarded():
+    with Guarded():
         examples = read_examples(source) if source else ExampleStore(Settings().home).examples(task.value)
         report = export(examples, output, validation_split)
     out.print(
@@ -156,13 +157,13 @@ def eval_command(
     max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Model calls per item.")] = 3,
 ) -> None:
     """Evaluate the configured model on a labelled set (map: dry run; ask: read-only queries)."""
-    from .llm.asker import Asker
-    from .llm.core import open_processor
-    from .llm.evaluate import evaluate_ask, evaluate_map, load_dataset
-    from .llm.mapper import Mapper
+    from ..llm.asker import Asker
+    from ..llm.core import open_processor
+    from ..llm.evaluate import evaluate_ask, evaluate_map, load_dataset
+    from ..llm.mapper import Mapper
 
     model = _model()
-    with _Guarded():
+    with Guarded():
         items = load_dataset(dataset)
         with open_processor(Settings()) as processor:
             if task == Task.map:
@@ -170,7 +171,7 @@ def eval_command(
             else:
                 metrics = evaluate_ask(processor, Asker(processor, model, max_attempts), items)
     if as_json:
-        _json(metrics)
+        print_json(metrics)
         return
     table = Table(title=f"eval {task.value}: {dataset}")
     table.add_column("metric")
