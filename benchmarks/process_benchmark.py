@@ -179,7 +179,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         server = EmbeddedServer(work / "home")
-        info = server.start()
+        info = server.start(persistent=True)  # as `db start` does: the CLI runs below use it and never stop it
         try:
             graph = GraphSettings(uri=info.uri, username="root", password=server.password(), database=info.database)
             settings = Settings(home=work / "home", graph=graph)

@@ -137,25 +137,21 @@ class OperationRunner:
         Raises:
             scim_processor.errors.GraphError: the server failed.
         """
-        pending: list[Payload] = []
-        for number, item in enumerate(payloads, start=1):
-            payload = item if isinstance(item, Payload) else Payload(f"<payload {number}>", item)
+        stream = _Lookahead(
+            item if isinstance(item, Payload) else Payload(f"<payload {number}>", item) for number, item in enumerate(payloads, start=1)
+        )
+        while (payload := stream.peek()) is not None:
             kind = kind_of(payload.document) if payload.error is None else "resource"
             if kind == "resource":
-                pending.append(payload)
-                if len(pending) >= self.processor.settings.batch_size:
-                    yield from self.processor.iter_process(pending, dry_run=dry_run, on_result=on_result)
-                    pending = []
+                # One pipeline run per stretch of consecutive resources (one worker pool, streamed);
+                # it ends where an operation must be applied after what came before it.
+                yield from self.processor.iter_process(stream.take_while(_is_resource), dry_run=dry_run, on_result=on_result)
                 continue
-            if pending:
-                yield from self.processor.iter_process(pending, dry_run=dry_run, on_result=on_result)
-                pending = []
+            next(stream)
             for result in self._operation(kind, payload, dry_run):
                 if on_result:
                     on_result(result)
                 yield result
-        if pending:
-            yield from self.processor.iter_process(pending, dry_run=dry_run, on_result=on_result)
 
     def _operation(self, kind: str, payload: Payload, dry_run: bool) -> list[OperationResult]:
         document = payload.document
@@ -339,6 +335,36 @@ class OperationRunner:
         if result.accepted and bulk_id and result.method == "POST":
             created[bulk_id] = result.resource["id"] if result.resource else f"<dry run {bulk_id}>"
         return result
+
+
+def _is_resource(payload: Payload) -> bool:
+    return payload.error is not None or kind_of(payload.document) == "resource"
+
+
+class _Lookahead(Iterator[Payload]):
+    """An iterator of payloads that can show its next item without taking it."""
+
+    def __init__(self, items: Iterable[Payload]):
+        self._items = iter(items)
+        self._next: Payload | None = None
+
+    def peek(self) -> Payload | None:
+        """The next payload, left in place; None at the end."""
+        if self._next is None:
+            self._next = next(self._items, None)
+        return self._next
+
+    def __next__(self) -> Payload:
+        item = self.peek()
+        if item is None:
+            raise StopIteration
+        self._next = None
+        return item
+
+    def take_while(self, keep: Callable[[Payload], bool]) -> Iterator[Payload]:
+        """Payloads while ``keep`` holds; the first one that fails it stays next."""
+        while (item := self.peek()) is not None and keep(item):
+            yield next(self)
 
 
 def _text(value: Any) -> str | None:
