@@ -105,8 +105,19 @@ class _Multi:
     primary: bool = False
 
 
+class _Boolean(FilterVisitor[str]):
+    """``not``, ``and`` and ``or`` (RFC 7644 §3.4.2.2), the same at the top level and inside ``attr[…]``."""
+
+    def visit_not(self, node: Not) -> str:
+        return f"NOT ({self.visit(node.expr)})"
+
+    def visit_logical_expr(self, node: LogicalExpr) -> str:
+        joiner = " AND " if node.op == LogicalOperator.and_ else " OR "
+        return "(" + joiner.join(self.visit(term) for term in node.terms) + ")"
+
+
 @dataclass
-class _Translator(FilterVisitor[str]):
+class _Translator(_Boolean):
     context: GroundingContext
     mapping: ResourceMapping
     unknown_matches_none: bool = False
@@ -364,13 +375,6 @@ class _Translator(FilterVisitor[str]):
             raise _invalid(f"{node.attr_path}: not stored")
         return target.quantify(_present(element))
 
-    def visit_not(self, node: Not) -> str:
-        return f"NOT ({self.visit(node.expr)})"
-
-    def visit_logical_expr(self, node: LogicalExpr) -> str:
-        joiner = " AND " if node.op == LogicalOperator.and_ else " OR "
-        return "(" + joiner.join(self.visit(term) for term in node.terms) + ")"
-
     def visit_value_path(self, node: ValuePath) -> str:
         if node.sub_attr is not None:
             raise _invalid(f"{node}: a sub-attribute after a value filter belongs to PATCH paths, not to filters")
@@ -384,7 +388,7 @@ class _Translator(FilterVisitor[str]):
         return target.quantify(inner.visit(node.val_filter))
 
 
-class _ElementTranslator(FilterVisitor[str]):
+class _ElementTranslator(_Boolean):
     """The filter inside ``attr[…]``: its attribute names are sub-attributes of one value."""
 
     def __init__(self, outer: _Translator, target: _Multi, name: str):
@@ -405,13 +409,6 @@ class _ElementTranslator(FilterVisitor[str]):
 
     def visit_present(self, node: Present) -> str:
         return _present(self._element(node.attr_path))
-
-    def visit_not(self, node: Not) -> str:
-        return f"NOT ({self.visit(node.expr)})"
-
-    def visit_logical_expr(self, node: LogicalExpr) -> str:
-        joiner = " AND " if node.op == LogicalOperator.and_ else " OR "
-        return "(" + joiner.join(self.visit(term) for term in node.terms) + ")"
 
     def visit_value_path(self, node: ValuePath) -> str:
         raise _invalid(f"{self.name}[{node}]: value filters cannot be nested")
