@@ -11,13 +11,19 @@ compiled schema, the validator's model cache and the function itself: nothing is
 compiled again, and the function need not be picklable (items and results must be). Where
 ``fork`` is not available, or ``workers`` is 1, or the stream fits in one chunk, the function
 runs in the calling process: the results are the same, only slower.
+
+A worker dies with the process that forked it (Linux ``PR_SET_PDEATHSIG``): a forked worker
+shares its parent's open files, the embedded server's lease lock among them, so a worker left
+behind by a ``kill -9`` of the CLI would keep that server "in use" for ever.
 """
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -29,6 +35,20 @@ R = TypeVar("R")
 # token → function, set before the workers fork so that they inherit it (closures cannot be pickled).
 _FUNCTIONS: dict[int, Callable[[Any], Any]] = {}
 _TOKENS = itertools.count()
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: SIGKILL this worker when its parent exits, however it exits (Linux only)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still ends the workers
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def default_workers() -> int:
@@ -86,7 +106,9 @@ def ordered_map(
     _FUNCTIONS[token] = function
     limit = window or 2 * count
     in_flight: deque[Future[list[R]]] = deque()
-    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        count, mp_context=multiprocessing.get_context("fork"), initializer=_die_with_parent, initargs=(os.getpid(),)
+    )
     try:
         chunks = iter(lambda: list(itertools.islice(iterator, chunk_size)), [])
         for chunk in itertools.islice(chunks, limit):

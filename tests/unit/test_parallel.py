@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -55,3 +59,52 @@ def test_an_exception_in_a_worker_reaches_the_caller() -> None:
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError):
         list(ordered_map(abs, [1], chunk_size=0))
+
+
+_PARENT = """
+import itertools, os, time
+from scim_processor.stages.parallel import ordered_map
+
+def worker_pid(_):
+    time.sleep(0.02)
+    return os.getpid()
+
+workers = set()
+for pid in ordered_map(worker_pid, itertools.count(), workers=2, chunk_size=4):
+    if pid != os.getpid():
+        workers.add(pid)
+    if len(workers) == 2:
+        print(*workers, flush=True)
+        time.sleep(120)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_workers_die_with_a_killed_parent(tmp_path) -> None:
+    # A forked worker shares its parent's open files (the embedded server's lease lock): one left
+    # behind by `kill -9` of the CLI kept the server "in use" and the next command waited for ever.
+    script = tmp_path / "parent.py"
+    script.write_text(_PARENT)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(parent.stdout.readline() if parent.stdout else ""), daemon=True)
+    reader.start()
+    reader.join(60)
+    try:
+        workers = [int(pid) for pid in (line[0] if line else "").split()]
+        assert len(workers) == 2, "the parent never reported two workers"
+    finally:
+        parent.kill()
+        parent.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _running(pid)]
