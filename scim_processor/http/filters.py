@@ -239,9 +239,10 @@ class _Translator(_Boolean):
 
     def _child(self, child: ChildMapping, attribute: AttributeDefinition) -> _Multi:
         var = self._fresh()
+        pattern = f"({NODE})-[:{child.relationship_type}]->({var}:{child.label})"
 
         def quantify(body: str) -> str:
-            return f"EXISTS {{ MATCH ({NODE})-[:{child.relationship_type}]->({var}:{child.label}) WHERE {body} }}"
+            return f"EXISTS {{ MATCH {pattern} WHERE {body} }}"
 
         def element(sub_name: str | None) -> _Scalar | None:
             sub = attribute.sub_attribute(sub_name or "value")
@@ -253,7 +254,6 @@ class _Translator(_Boolean):
             return _Scalar(f"{var}.{prop.key}", sub)
 
         has_primary = any(p.key == "primary" for p in child.properties)
-        pattern = f"({NODE})-[:{child.relationship_type}]->({var}:{child.label})"
         return _Multi(quantify, element, attribute.name, pattern, var, has_primary)
 
     def _reference(self, reference: ReferenceMapping, attribute: AttributeDefinition) -> _Multi:
