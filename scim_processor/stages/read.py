@@ -14,16 +14,23 @@ Nothing here raises for bad content: a payload that cannot be read carries its S
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
+
+import orjson
 
 from ..errors import InvalidSyntaxError, InvalidValueError, ScimError
 
 LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SUFFIXES = (".json", ".jsonl", ".ndjson")
 LINE_SUFFIXES = (".jsonl", ".ndjson")
+# orjson reads an integer literal of 19 or more digits as a float when it is outside 64 bits,
+# where json keeps the exact int (which the SCIM gate then rejects as out of range): such text
+# is read by json instead, so no verdict depends on the parser.
+_LONG_DIGITS = re.compile(rb"\d{19}")
 
 
 @dataclass
@@ -84,11 +91,31 @@ def loads(text: str | bytes) -> Any:
         raise InvalidSyntaxError(str(error)) from None
 
 
+def parse_bytes(data: bytes) -> Any:
+    """Strict JSON from UTF-8 bytes, as :func:`loads` reads it, parsed by ``orjson`` where that is the same.
+
+    ``orjson`` (several times faster than :mod:`json`) reads every well-formed document the
+    way :func:`loads` does; whatever it refuses (bad JSON, bad UTF-8, lone surrogates, more than
+    1,024 levels) and any text with a 19-digit run (see ``_LONG_DIGITS``) is read by
+    :func:`loads` again, so the result and the error message are exactly :func:`loads`'.
+
+    Raises:
+        InvalidSyntaxError: as :func:`loads`.
+        UnicodeDecodeError: ``data`` is not UTF-8.
+    """
+    if not _LONG_DIGITS.search(data):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return loads(data.decode("utf-8"))
+
+
 def _parse(data: bytes, source: str, limit: int) -> Payload:
     if len(data) > limit:
         return Payload(source, None, size=len(data))  # the size check rejects it (413) without parsing
     try:
-        return Payload(source, loads(data.decode("utf-8")), size=len(data))
+        return Payload(source, parse_bytes(data), size=len(data))
     except UnicodeDecodeError as error:
         return Payload(source, None, InvalidSyntaxError(f"not UTF-8 text: byte {error.start}: {error.reason}"))
     except InvalidSyntaxError as error:
