@@ -31,6 +31,7 @@ from typing import Any
 
 from ..errors import InvalidSyntaxError, InvalidValueError, attribute_path
 from ..scim import AttributeDefinition, AttributeType, GroundingContext, SchemaDefinition, Uniqueness
+from ..scim.values import blank_required
 
 ID_NAMESPACE = uuid.UUID("6f0d3a52-7d0e-4c36-9a8e-5c1f3c2b7a10")
 COMMON_ATTRIBUTES = ("id", "externalId", "meta")  # RFC 7643 §3.1
@@ -207,7 +208,8 @@ def stable_id(resource: Mapping[str, Any], context: GroundingContext) -> str:
     """The resource's ``id``: the payload's, else a UUIDv5 (see the module docstring).
 
     Raises:
-        InvalidValueError: 400 if ``id`` is not a non-empty string, or there is no attribute to derive one from.
+        InvalidValueError: 400 if ``id`` is not a non-empty string, or there is no attribute to derive one from
+            (naming the required attribute if it is an empty string, RFC 7643 §2.2).
     """
     given = resource.get("id")
     if given is not None:
@@ -225,6 +227,9 @@ def stable_id(resource: Mapping[str, Any], context: GroundingContext) -> str:
         if isinstance(value, str) and value:
             key = value if attribute.case_exact else value.lower()
             return str(uuid.uuid5(ID_NAMESPACE, f"{name}:{attribute.name}:{key}"))
+    empty = next((a.name for a in candidates if resource.get(a.name) == ""), None)
+    if empty is not None:  # `"userName": ""`: name the attribute, as the SCIM gate does for a blank one
+        raise blank_required(empty)
     raise InvalidValueError(f"{name} has no id, externalId or required attribute to identify it", "id")
 
 

@@ -14,7 +14,6 @@ Nothing here raises for bad content: a payload that cannot be read carries its S
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,11 @@ LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SUFFIXES = (".json", ".jsonl", ".ndjson")
 LINE_SUFFIXES = (".jsonl", ".ndjson")
 # orjson reads an integer literal of 19 or more digits as a float when it is outside 64 bits,
-# where json keeps the exact int (which the SCIM gate then rejects as out of range): such text
-# is read by json instead, so no verdict depends on the parser.
-_LONG_DIGITS = re.compile(rb"\d{19}")
+# where json keeps the exact int (which the SCIM gate then rejects as out of range): text with a
+# run of 19 digits is read by json instead, so no verdict depends on the parser. (Found by mapping
+# every digit to "0" and everything else to " ": bytes.translate runs several times faster than a regex.)
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
 @dataclass
@@ -96,14 +97,14 @@ def parse_bytes(data: bytes) -> Any:
 
     ``orjson`` (several times faster than :mod:`json`) reads every well-formed document the
     way :func:`loads` does; whatever it refuses (bad JSON, bad UTF-8, lone surrogates, more than
-    1,024 levels) and any text with a 19-digit run (see ``_LONG_DIGITS``) is read by
+    1,024 levels) and any text with a run of 19 digits (see ``_LONG_DIGITS``) is read by
     :func:`loads` again, so the result and the error message are exactly :func:`loads`'.
 
     Raises:
         InvalidSyntaxError: as :func:`loads`.
         UnicodeDecodeError: ``data`` is not UTF-8.
     """
-    if not _LONG_DIGITS.search(data):
+    if _LONG_DIGITS not in data.translate(_DIGITS_AS_ZERO):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
