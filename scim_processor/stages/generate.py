@@ -93,6 +93,7 @@ def normalise(payload: Mapping[str, Any], context: GroundingContext, warnings: l
         InvalidSyntaxError: 400 for an attribute or schema URN the context does not define.
     """
     core = context.core
+    core_names = _named(core)
     declared = {context.core.id, *context.declared}
     resource: dict[str, Any] = {}
     for key, value in payload.items():
@@ -107,7 +108,7 @@ def normalise(payload: Mapping[str, Any], context: GroundingContext, warnings: l
                 declared.add(extension.id)
                 resource[extension.id] = values
             continue
-        attribute = core.attribute(key)
+        attribute = core_names.get(key.lower())
         if attribute is None:
             raise InvalidSyntaxError(
                 f"unknown attribute {key!r}: resource type {context.resource_type.name} has no such attribute "
@@ -142,8 +143,9 @@ def _normalise_extension(value: Any, extension: SchemaDefinition, warnings: list
 
 def _normalise_attributes(values: Mapping[str, Any], schema: SchemaDefinition, warnings: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    named = _named(schema)
     for key, value in values.items():
-        attribute = schema.attribute(str(key))
+        attribute = named.get(str(key).lower())
         if attribute is None:
             raise InvalidSyntaxError(f"unknown attribute {key!r} in {schema.id}", attribute_path([str(key)], schema.id))
         normalised = _normalise_value(value, attribute, [attribute.name], schema.id, warnings)
@@ -158,10 +160,9 @@ def _normalise_value(
     """One attribute's value normalised, or None when it is unassigned or not kept (rule 6 of the mapping)."""
     if value is None:
         return None
-    path = attribute_path(parts, schema)
     reason = attribute.not_stored_reason()
     if reason is not None:
-        warnings.append(f"{path}: {reason}")
+        warnings.append(f"{attribute_path(parts, schema)}: {reason}")
         return None
     if attribute.multi_valued:
         items = value if isinstance(value, list) else [value]
@@ -173,6 +174,7 @@ def _normalise_value(
         out = [item for item in out if item not in (None, {})]
         return out or None
     if isinstance(value, list):
+        path = attribute_path(parts, schema)
         raise InvalidSyntaxError(f"{path} is single-valued; a list was given", path)
     return _normalise_single(value, attribute, parts, schema, warnings)
 
@@ -180,28 +182,61 @@ def _normalise_value(
 def _normalise_single(
     value: Any, attribute: AttributeDefinition, parts: list[str | int], schema: str | None, warnings: list[str]
 ) -> Any:
-    path = attribute_path(parts, schema)
     if attribute.type == AttributeType.COMPLEX:
-        if isinstance(value, str) and attribute.sub_attribute("value") is not None:
+        named = _named(attribute)
+        if isinstance(value, str) and "value" in named:
             value = {"value": value}  # Entra: "manager": "<id>"; OneLogin-style bare strings
         if not isinstance(value, Mapping):
+            path = attribute_path(parts, schema)
             raise InvalidSyntaxError(f"{path} is complex: a JSON object of its sub-attributes is required", path)
         out: dict[str, Any] = {}
         for key, sub_value in value.items():
-            sub = attribute.sub_attribute(str(key))
+            sub = named.get(str(key).lower())
             if sub is None:
+                path = attribute_path(parts, schema)
                 raise InvalidSyntaxError(f"unknown sub-attribute {key!r} of {path}", attribute_path([*parts, str(key)], schema))
             normalised = _normalise_value(sub_value, sub, [*parts, sub.name], schema, warnings)
             if normalised is not None:
                 out[sub.name] = normalised
         return out or None
     if isinstance(value, (Mapping, list)):
+        path = attribute_path(parts, schema)
         raise InvalidSyntaxError(f"{path} is a {attribute.type.value}; a JSON {type(value).__name__} was given", path)
     if attribute.canonical_values and isinstance(value, str):
-        for canonical in attribute.canonical_values:
-            if canonical.lower() == value.lower():
-                return canonical
+        return _canonical(attribute).get(value.lower(), value)
     return value
+
+
+# Lookup tables derived once per schema / attribute definition (they are immutable), keyed by
+# identity: the definition itself is kept in the entry, so an id is never taken for another object's.
+_TABLES: dict[tuple[int, str], tuple[object, dict[str, Any]]] = {}
+
+
+def _table(owner: SchemaDefinition | AttributeDefinition, kind: str) -> dict[str, Any]:
+    entry = _TABLES.get((id(owner), kind))
+    if entry is not None and entry[0] is owner:
+        return entry[1]
+    table: dict[str, Any] = {}
+    if kind == "canonical":
+        for canonical in owner.canonical_values if isinstance(owner, AttributeDefinition) else ():
+            table.setdefault(canonical.lower(), canonical)  # the first match wins, as a scan would find it
+    else:
+        for child in owner.attributes if isinstance(owner, SchemaDefinition) else owner.sub_attributes:
+            table.setdefault(child.name.lower(), child)
+    if len(_TABLES) >= 4096:
+        _TABLES.clear()
+    _TABLES[(id(owner), kind)] = (owner, table)
+    return table
+
+
+def _named(owner: SchemaDefinition | AttributeDefinition) -> dict[str, AttributeDefinition]:
+    """``owner``'s attributes (or sub-attributes) by lower-cased name: names are case-insensitive (RFC 7643 §2.1)."""
+    return _table(owner, "named")
+
+
+def _canonical(attribute: AttributeDefinition) -> dict[str, str]:
+    """``attribute``'s canonicalValues by lower-cased value: a value in any case is written canonically."""
+    return _table(attribute, "canonical")
 
 
 def stable_id(resource: Mapping[str, Any], context: GroundingContext) -> str:
