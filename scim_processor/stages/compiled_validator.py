@@ -114,39 +114,48 @@ def _check_common(resource: Mapping[str, Any]) -> None:
 
 
 def _compile_schema(schema: SchemaDefinition, urn: str | None, limit: int, library_rules: bool) -> Callable[[Mapping[str, Any]], None]:
-    checks = [(a.name, _compile_attribute(a, (a.name,), urn, limit, library_rules)) for a in schema.attributes]
+    slots = [_compile_attribute(a, (a.name,), urn, limit, library_rules) for a in schema.attributes]
     no_index: tuple[int, ...] = ()
 
     def check(values: Mapping[str, Any]) -> None:
-        get = values.get
-        for name, check_attribute in checks:
-            check_attribute(get(name), no_index)
+        _check_slots(slots, values, no_index)
 
     return check
 
 
-def _compile_attribute(attribute: AttributeDefinition, template: Template, urn: str | None, limit: int, library_rules: bool) -> Check:
-    """The check of one attribute's value (None when unassigned): required, plurality, each value, primary."""
+# One attribute of a schema or complex attribute: its name, the check of its value, and the check
+# of its absence (None when it may be absent).
+Slot = tuple[str, Check, Check | None]
+
+
+def _check_slots(slots: list[Slot], values: Mapping[str, Any], index: tuple[int, ...]) -> None:
+    """Checks each attribute of ``slots`` in ``values``, in schema order (the order of the reference's errors)."""
+    get = values.get
+    for name, present, absent in slots:
+        value = get(name)
+        if value is not None:
+            present(value, index)
+        elif absent is not None:
+            absent(value, index)
+
+
+def _compile_attribute(attribute: AttributeDefinition, template: Template, urn: str | None, limit: int, library_rules: bool) -> Slot:
+    """The :data:`Slot` of one attribute: required, plurality, each value, primary."""
     project_required = attribute.required and attribute.mutability != Mutability.READ_ONLY and attribute.returned != Returned.NEVER
     # scim2-models requires it in a replacement request whatever its mutability (BaseModel._check_necessity).
     library_required = library_rules and attribute.required and not project_required
     single = _compile_single(attribute, template + ((None,) if attribute.multi_valued else ()), urn, limit, library_rules)
-    multi_valued = attribute.multi_valued
 
-    def check(value: Any, index: tuple[int, ...]) -> None:
-        if value is None:
-            if project_required:
-                path = _path(template, index, urn)
-                raise InvalidValueError(f"{path} is required (RFC 7643 §2.2)", path)
-            if library_required:
-                where = _where(template[:-1], index, urn)
-                detail = f"{where or 'resource'}: Field '{attribute.name}' is required but value is missing, null or empty"
-                raise _Later(InvalidValueError(detail, where or None))
-            return
-        if not multi_valued:
-            single(value, index)
-            return
-        if type(value) is not list:
+    def absent(_: Any, index: tuple[int, ...]) -> None:
+        if project_required:
+            path = _path(template, index, urn)
+            raise InvalidValueError(f"{path} is required (RFC 7643 §2.2)", path)
+        where = _where(template[:-1], index, urn)
+        detail = f"{where or 'resource'}: Field '{attribute.name}' is required but value is missing, null or empty"
+        raise _Later(InvalidValueError(detail, where or None))
+
+    def multi_valued(value: Any, index: tuple[int, ...]) -> None:
+        if not isinstance(value, list):
             path = _path(template, index, urn)
             raise InvalidValueError(f"{path} is multi-valued: a JSON array is required", path)
         primaries = 0
@@ -158,22 +167,20 @@ def _compile_attribute(attribute: AttributeDefinition, template: Template, urn: 
             path = _path(template, index, urn)
             raise InvalidValueError(f"{path}: 'primary' is true on {primaries} values; at most one is allowed (RFC 7643 §2.4)", path)
 
-    return check
+    return attribute.name, multi_valued if attribute.multi_valued else single, absent if project_required or library_required else None
 
 
 def _compile_single(attribute: AttributeDefinition, template: Template, urn: str | None, limit: int, library_rules: bool) -> Check:
     """The check of one value of an attribute (one item of a multi-valued one)."""
     kind = attribute.type
     if kind == AttributeType.COMPLEX:
-        subs = [(s.name, _compile_attribute(s, (*template, s.name), urn, limit, library_rules)) for s in attribute.sub_attributes]
+        subs = [_compile_attribute(s, (*template, s.name), urn, limit, library_rules) for s in attribute.sub_attributes]
 
         def check_complex(value: Any, index: tuple[int, ...]) -> None:
             if not isinstance(value, Mapping):
                 path = _path(template, index, urn)
                 raise InvalidValueError(f"{path} must be a JSON object", path)
-            get = value.get
-            for name, check_sub in subs:
-                check_sub(get(name), index)
+            _check_slots(subs, value, index)
 
         return check_complex
     number_check = rules.NUMBER_CHECKS.get(kind)
