@@ -17,6 +17,11 @@ proves it on generated and corpus payloads):
    (``pydantic_core.Url``, relative ``/...`` allowed, as scim2-models' ``Reference``); a dateTime
    must parse as pydantic's ``datetime`` (stricter than :func:`datetime.fromisoformat` on offsets);
    a required attribute the generator never keeps (readOnly, or returned never) is missing.
+
+Its input is what a :class:`~scim_processor.stages.generate.Generator` makes: schema-spelled names
+and only the attributes the context defines. Unknown or mis-spelled keys are the generator's to
+reject (400 ``invalidSyntax``); given one directly, this gate ignores it where scim2-models would
+answer "Extra inputs are not permitted".
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ not Unicode text (a lone surrogate) is 400 ``invalidSyntax``, as the read stage 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from scim2_models import Context, Extension, Resource, Schema, SCIMException
@@ -43,8 +43,8 @@ class ScimValidator:
 
     def __init__(self, max_attribute_bytes: int = 65_536):
         self.max_attribute_bytes = max_attribute_bytes
-        self._models: dict[tuple[str, str, tuple[str, ...]], type[Resource[Any]]] = {}
-        self._checkers: dict[tuple[str, str, str, tuple[str, ...]], ResourceChecker] = {}
+        self._models: dict[tuple[object, ...], tuple[object, object, type[Resource[Any]]]] = {}
+        self._checkers: dict[tuple[object, ...], tuple[object, object, ResourceChecker]] = {}
 
     def validate(self, resource: Mapping[str, Any], context: GroundingContext) -> None:
         """Checks ``resource`` (normalised SCIM JSON, as a generator makes it) against ``context``.
@@ -57,12 +57,7 @@ class ScimValidator:
             InvalidValueError: 400 naming the first offending attribute.
             InvalidSyntaxError: 400 for a string with a lone surrogate (not Unicode text).
         """
-        rt = context.resource_type.name
-        key = (rt, context.version, context.core.id, tuple(ext.id for ext in context.extensions))
-        checker = self._checkers.get(key)
-        if checker is None:
-            checker = self._checkers[key] = compile_checker(context, self.max_attribute_bytes)
-        checker.check(resource)
+        _per_schemas(self._checkers, context, lambda c: compile_checker(c, self.max_attribute_bytes)).check(resource)
 
     def validate_reference(self, resource: Mapping[str, Any], context: GroundingContext) -> None:
         """The reference gate: the project's RFC checks, then the scim2-models model (see the module docstring).
@@ -128,20 +123,8 @@ class ScimValidator:
             raise InvalidValueError(f"{path} is {value!r}; the schema's canonicalValues are {allowed}", path)
 
     def model(self, context: GroundingContext) -> type[Resource[Any]]:
-        """The scim2-models class built from the context's schemas (cached per version)."""
-        key = (context.resource_type.name, context.version, tuple(ext.id for ext in context.extensions))
-        if key not in self._models:
-            core = Resource.from_schema(Schema.model_validate(context.core.to_json()))
-            extensions = [Extension.from_schema(Schema.model_validate(ext.to_json())) for ext in context.extensions]
-            model = core
-            if len(extensions) == 1:
-                model = core[extensions[0]]  # type: ignore[index]
-            elif extensions:
-                from typing import Union
-
-                model = core[Union[tuple(extensions)]]  # type: ignore[index]  # noqa: UP007
-            self._models[key] = model
-        return self._models[key]
+        """The scim2-models class built from the context's schemas (cached per schema definitions)."""
+        return _per_schemas(self._models, context, _build_model)
 
     def _check_with_scim2_models(self, resource: Mapping[str, Any], context: GroundingContext) -> None:
         data = {key: value for key, value in resource.items() if key != "meta"}
@@ -155,3 +138,35 @@ class ScimValidator:
             raise
         except SCIMException as error:  # scim2-models' own SCIM exceptions
             raise scim_error(error.status, error.scim_type or None, error.detail) from None
+
+
+T = TypeVar("T")
+
+
+def _per_schemas(cache: dict[tuple[object, ...], tuple[object, object, T]], context: GroundingContext, build: Callable[[GroundingContext], T]) -> T:
+    """``build(context)``, cached by the identity of the context's schema definitions.
+
+    They are immutable, and a context narrowed to fewer attributes has new ones; the entry keeps
+    them alive, so no other object can take their ids while it is cached.
+    """
+    key = (context.resource_type.name, id(context.core), *map(id, context.extensions))
+    entry = cache.get(key)
+    if entry is None:
+        if len(cache) >= 256:
+            cache.clear()
+        entry = cache[key] = (context.core, context.extensions, build(context))
+    return entry[2]
+
+
+def _build_model(context: GroundingContext) -> type[Resource[Any]]:
+    """The scim2-models resource class of the context's core schema with its extensions (``Resource.from_schema``)."""
+    core = Resource.from_schema(Schema.model_validate(context.core.to_json()))
+    extensions = [Extension.from_schema(Schema.model_validate(ext.to_json())) for ext in context.extensions]
+    model = core
+    if len(extensions) == 1:
+        model = core[extensions[0]]  # type: ignore[index]
+    elif extensions:
+        from typing import Union
+
+        model = core[Union[tuple(extensions)]]  # type: ignore[index]  # noqa: UP007
+    return model

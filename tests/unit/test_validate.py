@@ -144,3 +144,19 @@ def test_what_only_scim2_models_checked_is_still_checked(file_retriever) -> None
         compiled, reference = both_gates(file_retriever, payload)
         assert (compiled.scim_type, compiled.attribute, compiled.detail) == (reference.scim_type, reference.attribute, reference.detail)
         assert compiled.attribute == attribute
+
+
+def test_a_context_narrowed_to_fewer_attributes_gets_its_own_gate(file_retriever) -> None:
+    # The LLM step narrows contexts (same schema version, fewer attributes): the gates are cached by
+    # the schema definitions themselves, so the full context's gate is never used for a narrowed one.
+    payload = {"schemas": [CORE], "userName": "x", "title": "t"}
+    full = file_retriever.retrieve(payload)
+    resource = {**DeterministicGenerator().generate(payload, full).resource, "title": 5}
+    core = full.core.model_copy(update={"attributes": tuple(a for a in full.core.attributes if a.name == "userName")})
+    narrowed = full.model_copy(update={"core": core, "extensions": ()})
+    validator = ScimValidator()
+    for gate in (validator.validate, validator.validate_reference):
+        with pytest.raises(ScimError, match="title must be a JSON string"):
+            gate(resource, full)
+    validator.validate(resource, narrowed)  # no title attribute in this context: not its gate's to check
+    assert "title" in validator.model(full).model_fields and "title" not in validator.model(narrowed).model_fields
