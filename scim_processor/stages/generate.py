@@ -160,7 +160,7 @@ def _normalise_value(
     """One attribute's value normalised, or None when it is unassigned or not kept (rule 6 of the mapping)."""
     if value is None:
         return None
-    reason = attribute.not_stored_reason()
+    reason = _not_stored(attribute)
     if reason is not None:
         warnings.append(f"{attribute_path(parts, schema)}: {reason}")
         return None
@@ -186,7 +186,7 @@ def _normalise_single(
         named = _named(attribute)
         if isinstance(value, str) and "value" in named:
             value = {"value": value}  # Entra: "manager": "<id>"; OneLogin-style bare strings
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             path = attribute_path(parts, schema)
             raise InvalidSyntaxError(f"{path} is complex: a JSON object of its sub-attributes is required", path)
         out: dict[str, Any] = {}
@@ -199,7 +199,7 @@ def _normalise_single(
             if normalised is not None:
                 out[sub.name] = normalised
         return out or None
-    if isinstance(value, (Mapping, list)):
+    if type(value) is not str and isinstance(value, (Mapping, list)):
         path = attribute_path(parts, schema)
         raise InvalidSyntaxError(f"{path} is a {attribute.type.value}; a JSON {type(value).__name__} was given", path)
     if attribute.canonical_values and isinstance(value, str):
@@ -217,7 +217,10 @@ def _table(owner: SchemaDefinition | AttributeDefinition, kind: str) -> dict[str
     if entry is not None and entry[0] is owner:
         return entry[1]
     table: dict[str, Any] = {}
-    if kind == "canonical":
+    if kind == "stored":
+        reason = owner.not_stored_reason() if isinstance(owner, AttributeDefinition) else None
+        table = {} if reason is None else {"reason": reason}
+    elif kind == "canonical":
         for canonical in owner.canonical_values if isinstance(owner, AttributeDefinition) else ():
             table.setdefault(canonical.lower(), canonical)  # the first match wins, as a scan would find it
     else:
@@ -232,6 +235,12 @@ def _table(owner: SchemaDefinition | AttributeDefinition, kind: str) -> dict[str
 def _named(owner: SchemaDefinition | AttributeDefinition) -> dict[str, AttributeDefinition]:
     """``owner``'s attributes (or sub-attributes) by lower-cased name: names are case-insensitive (RFC 7643 §2.1)."""
     return _table(owner, "named")
+
+
+def _not_stored(attribute: AttributeDefinition) -> str | None:
+    """:meth:`AttributeDefinition.not_stored_reason`, worked out once per definition."""
+    reason: str | None = _table(attribute, "stored").get("reason")
+    return reason
 
 
 def _canonical(attribute: AttributeDefinition) -> dict[str, str]:
