@@ -1,7 +1,7 @@
 """The SCIM gate compiled: per resource type, plain-Python checks precomputed from the schemas.
 
 :class:`~scim_processor.stages.validate.ScimValidator` builds one :class:`ResourceChecker` per
-resource type and schema version from its grounding context, and runs it on every payload in
+resource type and set of schema definitions from its grounding context, and runs it on every payload in
 place of the reference gate (the project's RFC checks, then a scim2-models model validation).
 The checker is a table of closures, one per attribute, with every characteristic (type,
 multiValued, required, canonicalValues, referenceTypes, mutability, returned) decided once; no

@@ -50,7 +50,7 @@ class ScimValidator:
         """Checks ``resource`` (normalised SCIM JSON, as a generator makes it) against ``context``.
 
         The compiled gate (:func:`~scim_processor.stages.compiled_validator.compile_checker`,
-        built once per resource type and schema version): :meth:`validate_reference`'s verdict
+        built once per resource type and schema definitions): :meth:`validate_reference`'s verdict
         at a fraction of its cost.
 
         Raises:
