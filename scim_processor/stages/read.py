@@ -197,33 +197,54 @@ def count_payloads(paths: Iterable[Path]) -> int:
 def inspect_document(document: Any, max_depth: int) -> None:
     """Checks what JSON parsing lets through but SCIM cannot store: nesting, Unicode, numbers.
 
-    Walks the document without recursion, so any depth is safe to inspect.
+    Walks the document without recursion, so any depth is safe to inspect. Only what can fail is
+    visited (containers, non-ASCII strings, floats), and a path is spelled only for an error.
 
     Raises:
         InvalidSyntaxError: nested deeper than ``max_depth`` objects/arrays; a string or member
             name with a lone UTF-16 surrogate (not Unicode text, RFC 8259 §8.2).
         InvalidValueError: a non-finite number (NaN, ±Infinity: not JSON numbers, RFC 7643 §2.3.3).
     """
-    stack: list[tuple[Any, int, str]] = [(document, 1, "")]
+    # An entry: (value, depth, the entry of its container or None, its key there).
+    stack: list[tuple[Any, int, Any, Any]] = [(document, 1, None, None)]
     while stack:
-        value, depth, path = stack.pop()
-        if isinstance(value, (dict, list)):
+        entry = stack.pop()
+        value, depth = entry[0], entry[1]
+        kind = type(value)
+        if kind is dict or kind is list or isinstance(value, (dict, list)):
             if depth > max_depth:
+                path = _path_of(entry)
                 raise InvalidSyntaxError(f"{path or 'the payload'} is nested deeper than {max_depth} levels", path or None)
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
-                if isinstance(key, str):
-                    _check_text(key, path)
-                stack.append((item, depth + 1, f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)))
+                if isinstance(key, str) and not key.isascii():
+                    _check_text(key, entry)
+                if isinstance(item, (dict, list, float)) or (isinstance(item, str) and not item.isascii()):
+                    stack.append((item, depth + 1, entry, key))  # anything else cannot fail: not visited
         elif isinstance(value, str):
-            _check_text(value, path)
+            _check_text(value, entry)
         elif isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            path = _path_of(entry)
             raise InvalidValueError(f"{path}: {value} is not a JSON number (RFC 7643 §2.3.3)", path)
 
 
-def _check_text(text: str, path: str) -> None:
+def _path_of(entry: tuple[Any, int, Any, Any]) -> Any:
+    """The path of an entry of :func:`inspect_document`'s walk: ``a.b[0].c``, ``""`` for the document."""
+    keys = []
+    while entry[2] is not None:
+        keys.append(entry[3])
+        entry = entry[2]
+    path: Any = ""
+    for key in reversed(keys):
+        path = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)
+    return path
+
+
+def _check_text(text: str, entry: tuple[Any, int, Any, Any]) -> None:
+    """``text`` (a string, or a member name of the container ``entry``) is Unicode text."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
+        path = _path_of(entry)
         where = path or "a member name"
         raise InvalidSyntaxError(f"{where}: invalid Unicode (lone surrogate at character {error.start})", path or None) from None
