@@ -5,7 +5,8 @@ Run:  .venv/bin/python benchmarks/validator_benchmark.py [N]   (default N = 2000
 N enterprise users with one email and one phone each (the shape of ``process_benchmark.py``) are
 generated once; each gate then checks all of them, best of 5 rounds, single process, no graph.
 Prints µs per payload of the reference gate, of the compiled gate, and their ratio; for scale,
-also generation (``DeterministicGenerator``) and parsing (json against orjson, as the read stage).
+also generation (``DeterministicGenerator``), parsing (json against orjson, as the read stage)
+and ``inspect_document``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from process_benchmark import users  # noqa: E402
 
 from scim_processor.resources import bundled_dir  # noqa: E402
 from scim_processor.stages.generate import DeterministicGenerator  # noqa: E402
-from scim_processor.stages.read import loads, parse_bytes  # noqa: E402
+from scim_processor.stages.read import inspect_document, loads, parse_bytes  # noqa: E402
 from scim_processor.stages.retrieve import FileRetriever  # noqa: E402
 from scim_processor.stages.validate import ScimValidator  # noqa: E402
 
@@ -59,12 +60,14 @@ def main(n: int) -> None:
     generation = per_payload(lambda: [generator.generate(p, c) for p, c in zip(payloads, contexts, strict=True)] and None, n)
     json_parse = per_payload(lambda: [loads(line.decode()) for line in lines] and None, n)
     orjson_parse = per_payload(lambda: [parse_bytes(line) for line in lines] and None, n)
+    inspect = per_payload(lambda: [inspect_document(payload, 32) for payload in payloads] and None, n)
     print(f"{n} enterprise users, one email and one phone each; best of {ROUNDS} rounds")
     print(f"SCIM gate, reference (RFC checks + scim2-models): {reference:8.1f} µs/payload")
     print(f"SCIM gate, compiled:                              {fast:8.1f} µs/payload")
     print(f"ratio reference / compiled:                       {reference / fast:8.1f}x")
     print(f"generation (for scale):                           {generation:8.1f} µs/payload")
     print(f"parse, json / orjson:                             {json_parse:8.1f} / {orjson_parse:.1f} µs/payload")
+    print(f"inspect_document (depth, Unicode, numbers):       {inspect:8.1f} µs/payload")
 
 
 if __name__ == "__main__":
