@@ -52,6 +52,60 @@ NUMBER_CHECKS: dict[AttributeType, Callable[[Any, str], None]] = {
 """The check of a boolean, integer or decimal value: ``check(value, path)`` raises InvalidValueError (RFC 7643 §2.3.2-§2.3.4)."""
 
 
+# The errors both gates raise, each spelled once (``path`` is the project's attribute path).
+
+
+def extension_required(urn: str, resource_type: str) -> InvalidValueError:
+    """A schema extension the resource type requires (RFC 7643 §6 ``schemaExtensions.required``) is absent."""
+    return InvalidValueError(f"schema extension {urn} is required for {resource_type}", urn)
+
+
+def required_missing(path: str) -> InvalidValueError:
+    """A required attribute or sub-attribute is absent (RFC 7643 §2.2)."""
+    return InvalidValueError(f"{path} is required (RFC 7643 §2.2)", path)
+
+
+def not_an_array(path: str) -> InvalidValueError:
+    """A multi-valued attribute's value is not a JSON array (RFC 7643 §2.4)."""
+    return InvalidValueError(f"{path} is multi-valued: a JSON array is required", path)
+
+
+def several_primaries(path: str, count: int) -> InvalidValueError:
+    """More than one value of a multi-valued attribute is ``primary`` (RFC 7643 §2.4)."""
+    return InvalidValueError(f"{path}: 'primary' is true on {count} values; at most one is allowed (RFC 7643 §2.4)", path)
+
+
+def not_an_object(path: str) -> InvalidValueError:
+    """A complex attribute's value is not a JSON object (RFC 7643 §2.3.8)."""
+    return InvalidValueError(f"{path} must be a JSON object", path)
+
+
+def not_a_string(path: str) -> InvalidValueError:
+    """A string, dateTime, binary or reference value is not a JSON string (RFC 7643 §2.3.1)."""
+    return InvalidValueError(f"{path} must be a JSON string (RFC 7643 §2.3.1)", path)
+
+
+def too_large(path: str, limit: int) -> InvalidValueError:
+    """A string value is over the size limit of one attribute value (``limit`` bytes of UTF-8)."""
+    return InvalidValueError(f"{path} is larger than {limit} bytes", path)
+
+
+def not_a_date_time(path: str) -> InvalidValueError:
+    """A dateTime value is not an xsd:dateTime (RFC 7643 §2.3.5)."""
+    return InvalidValueError(f"{path} must be an xsd:dateTime such as 2010-01-23T04:56:22Z (RFC 7643 §2.3.5)", path)
+
+
+def not_base64(path: str) -> InvalidValueError:
+    """A binary value is not base64 (RFC 7643 §2.3.6)."""
+    return InvalidValueError(f"{path} must be base64 (RFC 7643 §2.3.6)", path)
+
+
+def not_canonical(path: str, value: str, canonical_values: tuple[str, ...]) -> InvalidValueError:
+    """A value outside the attribute's canonicalValues (RFC 7643 §7)."""
+    allowed = ", ".join(canonical_values)
+    return InvalidValueError(f"{path} is {value!r}; the schema's canonicalValues are {allowed}", path)
+
+
 def blank_required(path: str) -> InvalidValueError:
     """The error of a required string attribute that is empty or only whitespace: it holds no value (RFC 7643 §2.2)."""
     return InvalidValueError(f"{path} is required: an empty or blank string is no value (RFC 7643 §2.2)", path)

@@ -105,7 +105,7 @@ def _compile_resource(context: GroundingContext, limit: int, library_rules: bool
                     raise InvalidSyntaxError(f"{urn} must be a JSON object of its attributes", urn)
                 check_extension(values)
             elif needed:
-                raise InvalidValueError(f"schema extension {urn} is required for {name}", urn)
+                raise rules.extension_required(urn, name)
 
     return check
 
@@ -153,24 +153,21 @@ def _compile_attribute(attribute: AttributeDefinition, template: Template, urn: 
 
     def absent(_: Any, index: tuple[int, ...]) -> None:
         if project_required:
-            path = _path(template, index, urn)
-            raise InvalidValueError(f"{path} is required (RFC 7643 §2.2)", path)
+            raise rules.required_missing(_path(template, index, urn))
         where = _where(template[:-1], index, urn)
         detail = f"{where or 'resource'}: Field '{attribute.name}' is required but value is missing, null or empty"
         raise _Later(InvalidValueError(detail, where or None))
 
     def multi_valued(value: Any, index: tuple[int, ...]) -> None:
         if not isinstance(value, list):
-            path = _path(template, index, urn)
-            raise InvalidValueError(f"{path} is multi-valued: a JSON array is required", path)
+            raise rules.not_an_array(_path(template, index, urn))
         primaries = 0
         for position, item in enumerate(value):
             single(item, (*index, position))
             if isinstance(item, Mapping) and item.get("primary") is True:
                 primaries += 1
         if primaries > 1:
-            path = _path(template, index, urn)
-            raise InvalidValueError(f"{path}: 'primary' is true on {primaries} values; at most one is allowed (RFC 7643 §2.4)", path)
+            raise rules.several_primaries(_path(template, index, urn), primaries)
 
     return attribute.name, multi_valued if attribute.multi_valued else single, absent if project_required or library_required else None
 
@@ -183,8 +180,7 @@ def _compile_single(attribute: AttributeDefinition, template: Template, urn: str
 
         def check_complex(value: Any, index: tuple[int, ...]) -> None:
             if not isinstance(value, Mapping):
-                path = _path(template, index, urn)
-                raise InvalidValueError(f"{path} must be a JSON object", path)
+                raise rules.not_an_object(_path(template, index, urn))
             _check_slots(subs, value, index)
 
         return check_complex
@@ -232,13 +228,11 @@ def _compile_text(attribute: AttributeDefinition, template: Template, urn: str |
 
     def check_text(value: Any, index: tuple[int, ...]) -> None:
         if not isinstance(value, str):
-            path = _path(template, index, urn)
-            raise InvalidValueError(f"{path} must be a JSON string (RFC 7643 §2.3.1)", path)
+            raise rules.not_a_string(_path(template, index, urn))
         if required and not value.strip():
             raise rules.blank_required(_path(template, index, urn))
         if (len(value) > quarter or not value.isascii()) and rules.utf8_size(value, _path(template, index, urn)) > limit:
-            path = _path(template, index, urn)
-            raise InvalidValueError(f"{path} is larger than {limit} bytes", path)
+            raise rules.too_large(_path(template, index, urn), limit)
         for check_format in formats:
             check_format(value, index)
 
@@ -250,22 +244,20 @@ def _project_formats(attribute: AttributeDefinition, template: Template, urn: st
     kind = attribute.type
     checks: list[Check] = []
 
-    def project_rule(accepts: Callable[[str], bool], message: Callable[[str, str], str]) -> Check:
+    def project_rule(accepts: Callable[[str], bool], error: Callable[[str, str], InvalidValueError]) -> Check:
         def check(value: Any, index: tuple[int, ...]) -> None:
             if not accepts(value):
-                path = _path(template, index, urn)
-                raise InvalidValueError(message(path, value), path)
+                raise error(_path(template, index, urn), value)
 
         return check
 
     if kind == AttributeType.DATE_TIME:
-        checks.append(project_rule(rules.is_date_time, lambda p, _: f"{p} must be an xsd:dateTime such as 2010-01-23T04:56:22Z (RFC 7643 §2.3.5)"))
+        checks.append(project_rule(rules.is_date_time, lambda path, _: rules.not_a_date_time(path)))
     if kind == AttributeType.BINARY:
-        checks.append(project_rule(rules.is_base64, lambda p, _: f"{p} must be base64 (RFC 7643 §2.3.6)"))
+        checks.append(project_rule(rules.is_base64, lambda path, _: rules.not_base64(path)))
     if attribute.canonical_values:
-        canonical = frozenset(attribute.canonical_values)
-        allowed = ", ".join(attribute.canonical_values)
-        checks.append(project_rule(canonical.__contains__, lambda p, v: f"{p} is {v!r}; the schema's canonicalValues are {allowed}"))
+        canonical, listed = frozenset(attribute.canonical_values), attribute.canonical_values
+        checks.append(project_rule(canonical.__contains__, lambda path, value: rules.not_canonical(path, value, listed)))
     return checks
 
 

@@ -30,7 +30,23 @@ from scim2_models import Context, Extension, Resource, Schema, SCIMException
 
 from ..errors import InvalidValueError, ScimError, attribute_path, scim_error
 from ..scim import AttributeDefinition, AttributeType, GroundingContext, Mutability, Returned, SchemaDefinition
-from ..scim.values import NUMBER_CHECKS, blank_required, is_base64, is_date_time, utf8_size
+from ..scim.values import (
+    NUMBER_CHECKS,
+    blank_required,
+    extension_required,
+    is_base64,
+    is_date_time,
+    not_a_date_time,
+    not_a_string,
+    not_an_array,
+    not_an_object,
+    not_base64,
+    not_canonical,
+    required_missing,
+    several_primaries,
+    too_large,
+    utf8_size,
+)  # fmt: skip
 from .compiled_validator import ResourceChecker, compile_checker
 
 
@@ -72,7 +88,7 @@ class ScimValidator:
             if values is not None:
                 self._check_schema(values, extension, extension.id)
             elif any(ref.required and ref.schema_ == extension.id for ref in context.resource_type.schema_extensions):
-                raise InvalidValueError(f"schema extension {extension.id} is required for {context.resource_type.name}", extension.id)
+                raise extension_required(extension.id, context.resource_type.name)
         self._check_with_scim2_models(resource, context)
 
     def _check_schema(self, values: Mapping[str, Any], schema: SchemaDefinition, urn: str | None) -> None:
@@ -83,25 +99,25 @@ class ScimValidator:
         path = attribute_path(parts, urn)
         if value is None:
             if attribute.required and attribute.mutability != Mutability.READ_ONLY and attribute.returned != Returned.NEVER:
-                raise InvalidValueError(f"{path} is required (RFC 7643 §2.2)", path)
+                raise required_missing(path)
             return
         if not attribute.multi_valued:
             self._check_single(value, attribute, parts, urn)
             return
         if not isinstance(value, list):
-            raise InvalidValueError(f"{path} is multi-valued: a JSON array is required", path)
+            raise not_an_array(path)
         for index, item in enumerate(value):
             self._check_single(item, attribute, [*parts, index], urn)
         primaries = sum(1 for item in value if isinstance(item, Mapping) and item.get("primary") is True)
         if primaries > 1:
-            raise InvalidValueError(f"{path}: 'primary' is true on {primaries} values; at most one is allowed (RFC 7643 §2.4)", path)
+            raise several_primaries(path, primaries)
 
     def _check_single(self, value: Any, attribute: AttributeDefinition, parts: list[str | int], urn: str | None) -> None:
         path = attribute_path(parts, urn)
         kind = attribute.type
         if kind == AttributeType.COMPLEX:
             if not isinstance(value, Mapping):
-                raise InvalidValueError(f"{path} must be a JSON object", path)
+                raise not_an_object(path)
             for sub in attribute.sub_attributes:
                 self._check_attribute(value.get(sub.name), sub, [*parts, sub.name], urn)
             return
@@ -109,18 +125,17 @@ class ScimValidator:
             NUMBER_CHECKS[kind](value, path)
             return
         if not isinstance(value, str):
-            raise InvalidValueError(f"{path} must be a JSON string (RFC 7643 §2.3.1)", path)
+            raise not_a_string(path)
         if attribute.required and not value.strip():
             raise blank_required(path)
         if utf8_size(value, path) > self.max_attribute_bytes:
-            raise InvalidValueError(f"{path} is larger than {self.max_attribute_bytes} bytes", path)
+            raise too_large(path, self.max_attribute_bytes)
         if kind == AttributeType.DATE_TIME and not is_date_time(value):
-            raise InvalidValueError(f"{path} must be an xsd:dateTime such as 2010-01-23T04:56:22Z (RFC 7643 §2.3.5)", path)
+            raise not_a_date_time(path)
         if kind == AttributeType.BINARY and not is_base64(value):
-            raise InvalidValueError(f"{path} must be base64 (RFC 7643 §2.3.6)", path)
+            raise not_base64(path)
         if attribute.canonical_values and value not in attribute.canonical_values:
-            allowed = ", ".join(attribute.canonical_values)
-            raise InvalidValueError(f"{path} is {value!r}; the schema's canonicalValues are {allowed}", path)
+            raise not_canonical(path, value, attribute.canonical_values)
 
     def model(self, context: GroundingContext) -> type[Resource[Any]]:
         """The scim2-models class built from the context's schemas (cached per schema definitions)."""
