@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scim_processor.errors import InvalidSyntaxError, InvalidValueError
-from scim_processor.stages.read import inspect_document, read_paths
+from scim_processor.stages.read import inspect_document, loads, parse_bytes, read_paths
 
 
 def test_json_jsonl_array_and_list_response(tmp_path: Path) -> None:
@@ -76,3 +76,32 @@ def test_inspect_document_bounds_depth_unicode_and_numbers() -> None:
 def test_missing_path_raises(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         list(read_paths([tmp_path / "nope"]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"userName": "b\\u00e9a", "n": [1, -0, 1.5e300, 9223372036854775807, 18446744073709551616, -9223372036854775809]}',
+        b'{"a": 1, "a": 2, "x": "\\ud83d\\ude00"}',
+        b'{"s": "\\ud800"}',  # a lone surrogate: parsed, then refused by inspect_document
+        b'{"d": 1e400}',  # infinity: parsed, then refused by inspect_document
+        b'{"a": NaN}',
+        b'{"a": 1,}',
+        b"\xef\xbb\xbf{}",
+        b"[" * 1100 + b"]" * 1100,
+    ],
+)
+def test_orjson_reads_what_json_reads(text: bytes) -> None:
+    # The fast parser must not change a document or an error: integers beyond 64 bits stay
+    # exact ints (the gate rejects them), and orjson's refusals are json's verdicts.
+    try:
+        expected: object = loads(text.decode("utf-8"))
+    except InvalidSyntaxError as error:
+        expected = error.detail
+    try:
+        got: object = parse_bytes(text)
+    except InvalidSyntaxError as error:
+        got = error.detail
+    assert got == expected and type(got) is type(expected)
+    if isinstance(got, dict) and "n" in got:
+        assert got["n"][4] == 2**64 and isinstance(got["n"][5], int)
