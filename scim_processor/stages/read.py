@@ -171,24 +171,27 @@ def _document(data: bytes, name: str, max_payload_bytes: int, max_file_bytes: in
 
 
 def _read_stdin(max_payload_bytes: int, max_file_bytes: int) -> Iterator[Payload]:
-    """Standard input: JSON Lines if its first non-blank line is a whole JSON object (not a
-    ListResponse), else one document (as a ``.json`` file, up to ``max_file_bytes``)."""
+    """Standard input, as JSON Lines or as one document.
+
+    JSON Lines if its first non-blank line is a whole JSON object (not a ListResponse), else one
+    document (as a ``.json`` file, up to ``max_file_bytes``).
+    """
     stream = sys.stdin.buffer
     number, first = 0, b""
-    for number, first in enumerate(stream, start=1):
-        if first.strip():
-            break
-    if not first.strip():
-        return
+    while not first.strip():
+        first = stream.readline()
+        number += 1
+        if not first:
+            return
     try:
         head = loads(first)
     except InvalidSyntaxError:
         head = None
     if isinstance(head, dict) and LIST_RESPONSE_URN not in (head.get("schemas") or []):
         yield _parse(first.rstrip(b"\r\n"), f"<stdin>:{number}", max_payload_bytes)
-        for number, line in enumerate(stream, start=number + 1):
+        for later, line in enumerate(stream, start=number + 1):
             if line.strip():
-                yield _parse(line.rstrip(b"\r\n"), f"<stdin>:{number}", max_payload_bytes)
+                yield _parse(line.rstrip(b"\r\n"), f"<stdin>:{later}", max_payload_bytes)
         return
     data = first + stream.read(max_file_bytes + 1 - len(first))
     if len(data) > max_file_bytes:
