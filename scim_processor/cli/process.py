@@ -115,7 +115,7 @@ def process(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                 RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
             )  # fmt: skip
-            with Progress(*columns, console=err, transient=False, disable=not err.is_terminal) as progress:
+            with Progress(*columns, console=err, transient=False, disable=not err.is_terminal and (total or 0) < 2) as progress:
                 task = progress.add_task("dry run" if dry_run else "processing", total=total)
 
                 def done(result: PayloadResult) -> None:
