@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ..config import load_settings
 from ..errors import CypherRejectedError, UsageError
@@ -151,7 +152,7 @@ def cypher_run(
     for column in rows[0].keys() if rows else []:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(strict_json(v) if not isinstance(v, str) else v for v in row.values()))
+        table.add_row(*(Text(v if isinstance(v, str) else strict_json(v)) for v in row.values()))
     out.print(table)
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..config import load_settings
 from ..errors import SettingsError
@@ -143,7 +144,7 @@ def ask(
         for column in result.rows[0].keys() if result.rows else []:
             table.add_column(column)
         for row in result.rows:
-            table.add_row(*(v if isinstance(v, str) else json.dumps(v, default=str) for v in row.values()))
+            table.add_row(*(Text(v if isinstance(v, str) else json.dumps(v, default=str)) for v in row.values()))
         out.print(table)
     raise typer.Exit(0 if result.status == "answered" else 1)
 

@@ -20,6 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ..config import load_settings
 from ..errors import ScimError, UsageError
@@ -96,8 +97,8 @@ def process(
       scim-processor process patch.json --target /Users/2819c223 --dialect entra
     """
     with Guarded(fmt):
-        to_stdout = output == STDIN
         lines_file = None if results_mode == ResultsMode.summary else output
+        to_stdout = lines_file == STDIN
         refuse_overwrite(lines_file, force)
         settings = load_settings()
         chosen_dialect = dialect(dialect_name or settings.dialect)
@@ -221,7 +222,7 @@ def get(
         return
     table = Table("attribute", "value")
     for name, value in resource.items():
-        table.add_row(name, value if isinstance(value, str) else strict_json(value))
+        table.add_row(name, Text(value if isinstance(value, str) else strict_json(value)))
     out.print(table)
 
 

@@ -124,6 +124,16 @@ def test_cypher_check_batch_reads_stdin(tmp_path: Path) -> None:
     assert run.returncode == 2 and json.loads(run.stdout) == {"error": "give either QUERY or --batch FILE"}
 
 
+def test_no_color_flag_and_variable(tmp_path: Path) -> None:
+    schema_file = str(ROOT / "tests" / "movies_graph_schema.json")
+    env = {k: v for k, v in _plain_env(tmp_path).items() if k != "NO_COLOR"}
+    args = ("cypher", "check", "--graph-schema", schema_file, "MATCH (p:Persn) RETURN p")
+    assert "\x1b[" in cli(*args, env={**env, "FORCE_COLOR": "1"}, cwd=tmp_path).stderr  # colour forced onto a pipe
+    for run in (cli("--no-color", *args, env={**env, "FORCE_COLOR": "1"}, cwd=tmp_path),
+                cli(*args, env={**env, "FORCE_COLOR": "1", "NO_COLOR": "1"}, cwd=tmp_path)):  # fmt: skip
+        assert run.returncode == 1 and "unknown_label" in run.stderr and "\x1b[" not in run.stderr
+
+
 # ---------------------------------------------------------------- against the graph
 
 
