@@ -6,12 +6,16 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer.main
 
 import scim_processor
 from scim_processor import OperationResult, PayloadResult, ResultStatus
+from scim_processor.cli import app
 from scim_processor.cli.options import DialectName, ResourceTypeName
 from scim_processor.errors import InvalidValueError
 from scim_processor.graph import Statement
@@ -100,3 +104,23 @@ def test_stdin_is_json_lines_or_one_document(text: str, sources: list[str], monk
 def test_cli_choices_match_what_they_name() -> None:
     assert [d.value for d in DialectName] == list(DIALECTS)
     assert sorted(r.value for r in ResourceTypeName) == sorted(read_schema_dir(bundled_dir("schemas")).resource_types)
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    subcommands = getattr(command, "commands", None)
+    if not subcommands:
+        yield " ".join(path), command
+        return
+    for name, sub in subcommands.items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_every_command_has_examples_exit_codes_and_a_panel() -> None:
+    root = typer.main.get_command(app)
+    commands = dict(_commands(root))
+    assert {"process", "get", "cypher run", "cypher check", "map", "ask", "eval", "serve", "db status"} <= set(commands)
+    for name, command in commands.items():
+        assert "Exit codes: 0 success" in (command.epilog or ""), name
+        assert "Example" in (command.help or ""), name
+    for name, command in root.commands.items():
+        assert getattr(command, "rich_help_panel", None) in ("Processing", "Graph", "LLM", "Server"), name
