@@ -225,8 +225,10 @@ def main() -> None:
                 env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
                 env["SCIM_PROCESSOR_HOME"] = str(work / "home")  # the server started above answers there
                 for label, extra in [("dry run", ["--dry-run"]), ("applied", [])]:
-                    seconds, peak = cli_run(["process", str(data), "-o", str(work / "results.jsonl"), *extra], env, work)
-                    value = f"{rate(options.lines, seconds):,.0f} payloads/s, peak RSS {peak / 2**20:,.0f} MB"
+                    seconds, peak = cli_run(["process", str(data), "-o", str(work / "results.jsonl"), "--force", *extra], env, work)
+                    size = (work / "results.jsonl").stat().st_size
+                    value = (f"{rate(options.lines, seconds):,.0f} payloads/s, peak RSS {peak / 2**20:,.0f} MB, "
+                             f"results {size / options.lines:,.0f} bytes/line")  # fmt: skip
                     figures.append((f"CLI process {label}, {options.lines:,} lines", value))
                     print(f"{figures[-1][0]}: {value}", flush=True)
         finally:

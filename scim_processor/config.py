@@ -7,6 +7,7 @@ ArcadeDB server is used, kept under ``SCIM_PROCESSOR_HOME``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError
@@ -77,6 +78,28 @@ class Settings(BaseSettings):
     graph: GraphSettings = Field(default_factory=GraphSettings)
 
 
+def _env_name(location: tuple[int | str, ...]) -> str:
+    """The environment variable of a :class:`Settings` field: ``("graph", "uri")`` → ``NEO4J_URI``."""
+    name = "_".join(str(part) for part in location).upper()
+    if name.startswith("GRAPH_"):
+        return "NEO4J_" + name.removeprefix("GRAPH_")
+    return "SCIM_PROCESSOR_" + name
+
+
+def invalid_settings(error: ValidationError, env_name: Callable[[tuple[int | str, ...]], str] = _env_name) -> SettingsError:
+    """One line for a pydantic-settings failure, naming each variable, not the field (never the value: it may be a secret).
+
+    Args:
+        error: what pydantic-settings raised.
+        env_name: a field location → the environment variable read for it.
+
+    Returns:
+        ``SettingsError("invalid setting: SCIM_PROCESSOR_BATCH_SIZE: Input should be ...; ...")``, to raise.
+    """
+    problems = [f"{env_name(tuple(item['loc']))}: {item['msg']}" for item in error.errors()]
+    return SettingsError("invalid setting: " + "; ".join(problems))
+
+
 def load_settings() -> Settings:
     """The settings from the environment and ``.env``.
 
@@ -86,10 +109,4 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            name = "_".join(str(part) for part in item["loc"]).upper()
-            prefix = "NEO4J_" if name.startswith("GRAPH_") else "SCIM_PROCESSOR_"
-            name = name.removeprefix("GRAPH_")
-            problems.append(f"{prefix}{name}: {item['msg']}")
-        raise SettingsError("invalid setting: " + "; ".join(problems)) from None
+        raise invalid_settings(error) from None

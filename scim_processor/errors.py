@@ -161,6 +161,10 @@ class SchemaDefinitionError(ScimProcessorError):
     """A schema or resource-type file is not a valid RFC 7643 §7/§6 definition, or breaks the mapping rule."""
 
 
+class UsageError(ScimProcessorError):
+    """Bad arguments."""
+
+
 class SettingsError(ScimProcessorError):
     """A setting (environment variable or ``.env``) has an invalid value."""
 

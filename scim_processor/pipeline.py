@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -44,23 +45,40 @@ from .stages.validate import ScimValidator
 log = logging.getLogger(__name__)
 
 
+class ResultStatus(StrEnum):
+    """What became of one payload or operation (the ``status`` of a results line).
+
+    A ``StrEnum``: each member equals its value, so ``result.status == "accepted"`` holds.
+
+    Attributes:
+        ACCEPTED: valid, and written (in a dry run: would be written).
+        UNCHANGED: valid; the graph already held the same content, so nothing was written.
+        REJECTED: invalid or refused; ``error`` holds the SCIM error (RFC 7644 §3.12).
+        SKIPPED: a Bulk operation not run because ``failOnErrors`` was reached (RFC 7644 §3.7.3).
+    """
+
+    ACCEPTED = "accepted"
+    UNCHANGED = "unchanged"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"
+
+
 @dataclass
 class PayloadResult:
     """The outcome for one payload (one line of the results file).
 
     Attributes:
         source: ``<file>[:<n>]`` or a caller-given name.
-        status: ``"accepted"``, ``"unchanged"`` (accepted; the graph already held the same
-            content, so nothing was written) or ``"rejected"``.
+        status: a :class:`ResultStatus`.
         resource_type: ``"User"``, ``"Group"``, ... or None if it could not be told.
         resource: the normalised SCIM JSON (secrets never included), or None.
         cypher: the statements that apply it (values in parameters only).
         error: the SCIM error (RFC 7644 §3.12) of a rejected payload.
-        warnings: what was left out and why.
+        warnings: what was left out, rewritten or ignored, and why (one sentence each).
     """
 
     source: str
-    status: str
+    status: ResultStatus
     resource_type: str | None = None
     resource: dict[str, Any] | None = None
     cypher: list[Statement] = field(default_factory=list)
@@ -70,22 +88,35 @@ class PayloadResult:
     @property
     def accepted(self) -> bool:
         """True if the payload was accepted (and, unless a dry run, written or found unchanged)."""
-        return self.status in ("accepted", "unchanged")
+        return self.status in (ResultStatus.ACCEPTED, ResultStatus.UNCHANGED)
 
-    def to_json(self) -> dict[str, Any]:
-        """The results-file object of the CLI contract (``error`` is the RFC 7644 §3.12 body)."""
+    def to_json(self, include_cypher: bool = False) -> dict[str, Any]:
+        """The results-file object: one line of ``process``' results file.
+
+        Args:
+            include_cypher: also give each statement's ``query`` and ``parameters``; without it a
+                statement is its ``name`` and ``fingerprint`` only (the text is the same for every
+                resource of a type, so a results file need not repeat it).
+
+        Returns:
+            ``{"source", "status", "resourceType", "resource", "cypher", "error", "warnings"}``:
+            ``error`` is the RFC 7644 §3.12 body or None; ``cypher`` is empty on a rejected line
+            (nothing of it ran); ``warnings`` lists what was left out or ignored.
+        """
+        cypher = [] if self.status == ResultStatus.REJECTED else [s.to_json(include_query=include_cypher) for s in self.cypher]
         return {
             "source": self.source,
-            "status": self.status,
+            "status": str(self.status),
             "resourceType": self.resource_type,
             "resource": self.resource,
-            "cypher": [statement.to_json() for statement in self.cypher],
+            "cypher": cypher,
             "error": self.error.to_dict() if self.error else None,
+            "warnings": list(self.warnings),
         }
 
 
 def _rejected(source: str, error: ScimError, resource_type: str | None = None) -> PayloadResult:
-    return PayloadResult(source, "rejected", resource_type, error=error)
+    return PayloadResult(source, ResultStatus.REJECTED, resource_type, error=error)
 
 
 class ScimProcessor:
@@ -289,7 +320,7 @@ class ScimProcessor:
             log.warning("%s: unexpected %s: %s", payload.source, type(error).__name__, error)
             return _rejected(payload.source, InternalError(f"the payload could not be processed: {type(error).__name__}"), resource_type)
         resource = generation.resource
-        return PayloadResult(payload.source, "accepted", resource_type, resource, statements, None, generation.warnings)
+        return PayloadResult(payload.source, ResultStatus.ACCEPTED, resource_type, resource, statements, None, generation.warnings)
 
     def _check_size(self, payload: Payload) -> None:
         """The one place of the per-payload size limit (413, RFC 7644 §3.12)."""
@@ -310,7 +341,7 @@ class ScimProcessor:
         # Identity rule: a derived id never merges two resources (operations/identity.py).
         accepted = [(i, r.resource_type, r.resource) for i, r in enumerate(batch) if r.accepted and r.resource and r.resource_type]
         for index, conflict in identity_conflicts(self.connection, compiled, accepted).items():
-            batch[index].status, batch[index].error = "rejected", conflict
+            batch[index].status, batch[index].error = ResultStatus.REJECTED, conflict
         if not dry_run:
             pending = [
                 PendingWrite(index, statement)
@@ -320,9 +351,9 @@ class ScimProcessor:
             ]
             report = writer.write(pending)
             for index, error in report.failures.items():
-                batch[index].status, batch[index].error = "rejected", error
+                batch[index].status, batch[index].error = ResultStatus.REJECTED, error
             for index in report.unchanged:
-                batch[index].status = "unchanged"
+                batch[index].status = ResultStatus.UNCHANGED
         for result in batch:
             if on_result:
                 on_result(result)

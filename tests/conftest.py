@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from scim_processor import CompiledSchema, FileRetriever, ScimProcessor, Settings
+from scim_processor import ScimProcessor, Settings
 from scim_processor.config import GraphSettings
 from scim_processor.graph import EmbeddedServer, GraphConnection
 from scim_processor.graph.embedded import READER_USERNAME
+from scim_processor.mapping import CompiledSchema
 from scim_processor.resources import bundled_dir
 from scim_processor.scim import GroundingContext, SchemaSet, read_schema_dir
+from scim_processor.stages.retrieve import FileRetriever
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

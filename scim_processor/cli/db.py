@@ -9,13 +9,17 @@ import typer
 from ..config import load_settings
 from ..errors import GraphError
 from ..graph import EmbeddedServer
-from .app import db_app
-from .output import Guarded, out, print_json
+from .app import db_app, exit_codes
+from .output import Format, Guarded, JsonAlias, OutputFormat, chosen, out, print_json
 
 
-@db_app.command("start")
+@db_app.command("start", epilog=exit_codes())
 def db_start() -> None:
-    """Start the embedded server and leave it running until `db stop` (commands then reuse it)."""
+    """Start the embedded server and leave it running until `db stop` (commands then reuse it).
+
+    [bold]Example[/bold]
+      scim-processor db start
+    """
     with Guarded():
         server = EmbeddedServer(load_settings().home)
         info = server.start(persistent=True)
@@ -26,11 +30,15 @@ def db_start() -> None:
     out.print(f"embedded graph server running: {info.uri} (database {info.database}, pid {info.pid})", highlight=False)
 
 
-@db_app.command("stop")
+@db_app.command("stop", epilog=exit_codes())
 def db_stop(
     force: Annotated[bool, typer.Option("--force", help="Stop it even while other commands use it.")] = False,
 ) -> None:
-    """Stop the embedded server (once the commands using it are done, unless --force)."""
+    """Stop the embedded server (once the commands using it are done, unless --force).
+
+    [bold]Example[/bold]
+      scim-processor db stop --force
+    """
     with Guarded():
         server = EmbeddedServer(load_settings().home)
         busy = server.in_use()
@@ -41,10 +49,17 @@ def db_stop(
         out.print("stopped" if stopped else "not running")
 
 
-@db_app.command("status")
-def db_status(as_json: Annotated[bool, typer.Option("--json", help="Print the state as JSON.")] = False) -> None:
-    """Show whether the embedded server is running, who started it, and whether commands use it."""
-    with Guarded():
+@db_app.command("status", epilog=exit_codes())
+def db_status(fmt: Format = OutputFormat.table, as_json: JsonAlias = False) -> None:
+    """Show whether the embedded server is running, who started it, and whether commands use it.
+
+    JSON: {"running", "uri", "database", "pid", "persistent", "in_use", "home"}.
+
+    [bold]Example[/bold]
+      scim-processor db status --format json
+    """
+    fmt = chosen(fmt, as_json)
+    with Guarded(fmt):
         settings = load_settings()
         server = EmbeddedServer(settings.home)
         info = server.status()
@@ -52,7 +67,7 @@ def db_status(as_json: Annotated[bool, typer.Option("--json", help="Print the st
     data = {"running": info is not None, "uri": info.uri if info else None, "database": info.database if info else None,
             "pid": info.pid if info else None, "persistent": info.persistent if info else None,
             "in_use": in_use, "home": str(settings.home)}  # fmt: skip
-    if as_json:
+    if fmt == OutputFormat.json:
         print_json(data)
     elif info is None:
         out.print("not running")

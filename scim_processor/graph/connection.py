@@ -29,6 +29,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 from ..config import Settings
 from ..errors import GraphError
 from .embedded import READER_USERNAME, USERNAME, EmbeddedServer
+from .statement import Statement
 
 T = TypeVar("T")
 
@@ -215,7 +216,7 @@ class GraphConnection:
         if self.read_only:
             raise GraphError(f"this connection is read-only ({self.enforcement}); writes need a read-write connection")
 
-    def write(self, statements: Iterable[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
+    def write(self, statements: Iterable[tuple[str, Mapping[str, Any]] | Statement]) -> list[list[dict[str, Any]]]:
         """Runs the statements in order in ONE managed write transaction (all or nothing).
 
         Returns:
@@ -229,7 +230,7 @@ class GraphConnection:
         batch = list(statements)
 
         def work(tx: neo4j.ManagedTransaction) -> list[list[dict[str, Any]]]:
-            return [[record.data() for record in tx.run(query, dict(params))] for query, params in batch]
+            return [[record.data() for record in tx.run(item[0], dict(item[1]))] for item in batch]
 
         try:
             with self.driver.session(database=self.database) as session:

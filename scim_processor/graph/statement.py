@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, NamedTuple
 
 
@@ -11,11 +12,22 @@ class Statement(NamedTuple):
     Attributes:
         query: the Cypher text (labels, relationship types and property keys only; no values).
         parameters: parameter name → value.
+        name: what the statement does (e.g. ``upsert User``), for results and logs; may be empty.
     """
 
     query: str
     parameters: dict[str, Any]
+    name: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        """``{"query": ..., "parameters": ...}``, as in the results file."""
-        return {"query": self.query, "parameters": self.parameters}
+    @property
+    def fingerprint(self) -> str:
+        """The first 16 hex digits of the SHA-256 of the query text: equal texts, equal fingerprints."""
+        return hashlib.sha256(self.query.encode("utf-8")).hexdigest()[:16]
+
+    def to_json(self, include_query: bool = True) -> dict[str, Any]:
+        """``{"name", "fingerprint"}``, plus ``"query"`` and ``"parameters"`` when ``include_query``, as in the results file."""
+        data: dict[str, Any] = {"name": self.name, "fingerprint": self.fingerprint}
+        if include_query:
+            data["query"] = self.query
+            data["parameters"] = self.parameters
+        return data

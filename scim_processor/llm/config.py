@@ -7,8 +7,10 @@ Ollama's ``/v1``); the model name is the project's own.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ..config import invalid_settings
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -41,6 +43,19 @@ class LlmSettings(BaseSettings):
     def configured(self) -> bool:
         """True if an endpoint is named: ``OPENAI_BASE_URL`` or ``OPENAI_API_KEY`` is set."""
         return bool(self.base_url) or (self.api_key is not None and bool(self.api_key.get_secret_value()))
+
+
+def load_llm_settings() -> LlmSettings:
+    """The LLM settings from the environment and ``.env``.
+
+    Raises:
+        scim_processor.errors.SettingsError: a value is invalid; one line naming the variable
+            (``SCIM_PROCESSOR_LLM_TIMEOUT``, ``OPENAI_BASE_URL``, ...).
+    """
+    try:
+        return LlmSettings()
+    except ValidationError as error:
+        raise invalid_settings(error, lambda location: str(location[0])) from None
 
 
 def chat_model(settings: LlmSettings) -> object:

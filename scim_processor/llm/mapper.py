@@ -21,6 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from ..errors import InvalidValueError
+from ..pipeline import ResultStatus
 from .chat import Usage, api_refusal, call, model_name, raw_text, structured
 from .core import PayloadResult, ScimProcessor, apply_resources
 from .gates import GateError, run_gates
@@ -132,7 +133,7 @@ class Mapper:
             lines = "\n".join(f"- {e.code} {e.path or '-'}: {e.detail}" for e in outcome_errors)
             messages.append(HumanMessage(CORRECTION.render(errors=lines)))
         detail = f"rejected after {self.max_attempts} attempt(s): " + "; ".join(f"{e.code} {e.path}: {e.detail}" for e in errors)
-        rejected = PayloadResult(record.source, "rejected", resource_type, error=InvalidValueError(detail))
+        rejected = PayloadResult(record.source, ResultStatus.REJECTED, resource_type, error=InvalidValueError(detail))
         return MapResult(record, rejected, self.max_attempts, self.name, errors, usage, time.perf_counter() - started, prompt, text)
 
     def map(

@@ -37,7 +37,7 @@ from ..errors import (
     PayloadTooLargeError,
     ScimError,
 )
-from ..pipeline import PayloadResult
+from ..pipeline import PayloadResult, ResultStatus
 from ..scim.context import member
 from ..stages.read import Payload
 from .dialects import STRICT, Dialect
@@ -75,9 +75,9 @@ class OperationResult(PayloadResult):
     bulk_id: str | None = None
     http_status: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """Today's results-file object plus ``method``, ``path``, ``bulkId`` and ``httpStatus``."""
-        return {**super().to_json(), "method": self.method, "path": self.path, "bulkId": self.bulk_id, "httpStatus": self.http_status}
+    def to_json(self, include_cypher: bool = False) -> dict[str, Any]:
+        """:meth:`PayloadResult.to_json <scim_processor.pipeline.PayloadResult.to_json>` plus ``method``, ``path``, ``bulkId`` and ``httpStatus``."""
+        return {**super().to_json(include_cypher), "method": self.method, "path": self.path, "bulkId": self.bulk_id, "httpStatus": self.http_status}
 
 
 def _schemas(document: Mapping[str, Any]) -> list[str]:
@@ -158,7 +158,7 @@ class OperationRunner:
         try:
             self._check_size(payload)
         except ScimError as error:
-            return [OperationResult(payload.source, "rejected", error=error, http_status=error.status)]
+            return [OperationResult(payload.source, ResultStatus.REJECTED, error=error, http_status=error.status)]
         if kind == "bulk":
             return self._bulk(payload.source, document, dry_run)
         if kind == "patch":
@@ -166,7 +166,7 @@ class OperationRunner:
                 missing = InvalidSyntaxError(
                     "a PatchOp message needs its target resource: give process --target /Users/<id> (RFC 7644 §3.5.2)"
                 )
-                return [OperationResult(payload.source, "rejected", error=missing, method="PATCH", http_status=400)]
+                return [OperationResult(payload.source, ResultStatus.REJECTED, error=missing, method="PATCH", http_status=400)]
             return [self.execute(payload.source, "PATCH", self.target, document, None, dry_run=dry_run)]
         method = member(document, "method")
         path = member(document, "path")
@@ -216,7 +216,7 @@ class OperationRunner:
             200 / 204, or a rejected one with the SCIM error and its status.
         """
         verb = method.upper() if isinstance(method, str) else None
-        result = OperationResult(source, "rejected", method=verb, path=path if isinstance(path, str) else None, bulk_id=bulk_id)
+        result = OperationResult(source, ResultStatus.REJECTED, method=verb, path=path if isinstance(path, str) else None, bulk_id=bulk_id)
         try:
             if verb not in METHODS:
                 raise InvalidSyntaxError(f"'method' must be one of {', '.join(METHODS)}, not {method!r} (RFC 7644 §3.7)", "method")
@@ -232,14 +232,14 @@ class OperationRunner:
             if dry_run:
                 if verb == "PATCH":
                     operations_of(body)
-                result.status, result.http_status = "accepted", _SUCCESS[verb]
+                result.status, result.http_status = ResultStatus.ACCEPTED, _SUCCESS[verb]
                 result.warnings.append("dry run: checked for form only, nothing read or written")
                 return result
             resource, status = self._apply(verb, resource_type, resource_id, body, version)
         except ScimError as error:
             result.error, result.http_status = error, error.status
             return result
-        result.status, result.resource, result.http_status = "accepted", resource, status
+        result.status, result.resource, result.http_status = ResultStatus.ACCEPTED, resource, status
         result.cypher, result.warnings = list(self.store.statements), list(self.store.warnings)
         return result
 
@@ -273,7 +273,7 @@ class OperationRunner:
             if fail_on_errors is not None and (isinstance(fail_on_errors, bool) or not isinstance(fail_on_errors, int) or fail_on_errors < 1):
                 raise InvalidValueError("'failOnErrors' must be a positive integer (RFC 7644 §3.7)", "failOnErrors")
         except ScimError as error:
-            return [OperationResult(source, "rejected", error=error, http_status=error.status)]
+            return [OperationResult(source, ResultStatus.REJECTED, error=error, http_status=error.status)]
         results: dict[int, OperationResult] = {}
         created: dict[str, str] = {}
         waiting = list(range(len(operations)))
@@ -303,7 +303,7 @@ class OperationRunner:
                 f"bulkId references {sorted(_op_refs(op))} cannot be resolved: a circular reference (RFC 7644 §3.7.1)"
             )
             results[index] = OperationResult(
-                f"{source}:{index + 1}", "rejected", error=cycle, method=_text(member(op, "method")),
+                f"{source}:{index + 1}", ResultStatus.REJECTED, error=cycle, method=_text(member(op, "method")),
                 path=_text(member(op, "path")), bulk_id=bulk_id if isinstance(bulk_id, str) else None, http_status=409,
             )  # fmt: skip
         return [results[i] for i in range(len(operations))]
@@ -312,7 +312,7 @@ class OperationRunner:
         """An operation not run because ``failOnErrors`` was reached (RFC 7644 §3.7.3)."""
         bulk_id = member(op, "bulkId")
         path = _text(member(op, "path"))
-        result = OperationResult(source, "skipped", method=_text(member(op, "method")), path=path,
+        result = OperationResult(source, ResultStatus.SKIPPED, method=_text(member(op, "method")), path=path,
                                  bulk_id=bulk_id if isinstance(bulk_id, str) else None)  # fmt: skip
         with contextlib.suppress(ScimError):
             result.resource_type = self.resolve_path(path)[0]
@@ -329,7 +329,7 @@ class OperationRunner:
             path = _resolve_refs(path, created)
             data = _resolve_refs(data, created)
         except ScimError as error:
-            return OperationResult(source, "rejected", error=error, method=_text(method), path=_text(path), bulk_id=bulk_id,
+            return OperationResult(source, ResultStatus.REJECTED, error=error, method=_text(method), path=_text(path), bulk_id=bulk_id,
                                    http_status=error.status)  # fmt: skip
         result = self.execute(source, method, path, data, version, dry_run=dry_run, bulk_id=bulk_id)
         if result.accepted and bulk_id and result.method == "POST":

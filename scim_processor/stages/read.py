@@ -2,8 +2,9 @@ r"""Stage 1, read: SCIM payload files → payloads, each with the source it came
 
 Accepted inputs: a ``.json`` file holding one resource, a JSON array of resources, or a SCIM
 ``ListResponse`` (RFC 7644 §3.4.2, as HR exports and ``GET /Users`` produce); a ``.jsonl`` /
-``.ndjson`` file with one resource per line; or a directory of such files (recursively, in name
-order). JSON Lines files are read line by line (split on ``\n`` only, each line decoded as UTF-8
+``.ndjson`` file with one resource per line; a directory of such files (recursively, in name
+order); or ``-``, standard input (JSON Lines, or one JSON document if its first line is not a
+whole JSON object). JSON Lines files are read line by line (split on ``\n`` only, each line decoded as UTF-8
 on its own), so memory stays bounded and a bad line rejects that line, not the file.
 
 Nothing here raises for bad content: a payload that cannot be read carries its SCIM error
@@ -14,6 +15,7 @@ Nothing here raises for bad content: a payload that cannot be read carries its S
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,8 @@ LINE_SUFFIXES = (".jsonl", ".ndjson")
 # every digit to "0" and everything else to " ": bytes.translate runs several times faster than a regex.)
 _DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
 _LONG_DIGITS = b"0" * 19
+STDIN = Path("-")
+"""The path that stands for standard input on a command line."""
 
 
 @dataclass
@@ -53,16 +57,30 @@ class Payload:
     size: int | None = None
 
 
-def files_of(paths: Iterable[Path]) -> list[Path]:
-    """The payload files named by ``paths`` (directories expanded recursively, sorted).
+def files_of(paths: Iterable[Path], suffixes: Iterable[str] = SUFFIXES) -> list[Path]:
+    """The input files named by ``paths``: files as given, directories expanded recursively.
+
+    The one listing of inputs every command shares (``process``, ``map``).
+
+    Args:
+        paths: files, directories, or ``-`` (:data:`STDIN`, kept as it is, once).
+        suffixes: the file suffixes taken from a directory (lower case, with the dot); a file
+            named explicitly is taken whatever its suffix.
+
+    Returns:
+        The files in order: each path's in turn, a directory's sorted by path.
 
     Raises:
         FileNotFoundError: a path does not exist.
     """
+    wanted = tuple(suffix.lower() for suffix in suffixes)
     found: list[Path] = []
     for path in map(Path, paths):
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES))
+        if path == STDIN:
+            if STDIN not in found:
+                found.append(STDIN)
+        elif path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in wanted))
         elif path.is_file():
             found.append(path)
         else:
@@ -139,6 +157,9 @@ def read_file(path: Path, max_payload_bytes: int, max_file_bytes: int) -> Iterat
         max_file_bytes: a whole-document ``.json`` file above this is rejected unread (413);
             JSON Lines files have no such limit (they are streamed).
     """
+    if path == STDIN:
+        yield from _read_stdin(max_payload_bytes, max_file_bytes)
+        return
     name = str(path)
     if path.suffix.lower() in LINE_SUFFIXES:
         try:
@@ -155,6 +176,11 @@ def read_file(path: Path, max_payload_bytes: int, max_file_bytes: int) -> Iterat
     except OSError as error:
         yield Payload(name, None, InvalidSyntaxError(f"cannot read the file: {error.strerror or error}"))
         return
+    yield from _document(data, name, max_payload_bytes, max_file_bytes)
+
+
+def _document(data: bytes, name: str, max_payload_bytes: int, max_file_bytes: int) -> Iterator[Payload]:
+    """The payloads of one whole JSON document: a resource, an array of them, or a ListResponse."""
     whole = _parse(data, name, max(max_payload_bytes, max_file_bytes))
     document = whole.document
     items: list[Any] | None = None
@@ -172,6 +198,36 @@ def read_file(path: Path, max_payload_bytes: int, max_file_bytes: int) -> Iterat
         yield Payload(f"{name}:{number}", item)
 
 
+def _read_stdin(max_payload_bytes: int, max_file_bytes: int) -> Iterator[Payload]:
+    """Standard input, as JSON Lines or as one document.
+
+    JSON Lines if its first non-blank line is a whole JSON object (not a ListResponse), else one
+    document (as a ``.json`` file, up to ``max_file_bytes``).
+    """
+    stream = sys.stdin.buffer
+    number, first = 0, b""
+    while not first.strip():
+        first = stream.readline()
+        number += 1
+        if not first:
+            return
+    try:
+        head = loads(first)
+    except InvalidSyntaxError:
+        head = None
+    if isinstance(head, dict) and LIST_RESPONSE_URN not in (head.get("schemas") or []):
+        yield _parse(first.rstrip(b"\r\n"), f"<stdin>:{number}", max_payload_bytes)
+        for later, line in enumerate(stream, start=number + 1):
+            if line.strip():
+                yield _parse(line.rstrip(b"\r\n"), f"<stdin>:{later}", max_payload_bytes)
+        return
+    data = first + stream.read(max_file_bytes + 1 - len(first))
+    if len(data) > max_file_bytes:
+        yield Payload("<stdin>", None, size=len(data))
+        return
+    yield from _document(data, "<stdin>", max_payload_bytes, max_file_bytes)
+
+
 def read_paths(paths: Iterable[Path], max_payload_bytes: int = 1_048_576, max_file_bytes: int = 268_435_456) -> Iterator[Payload]:
     """Every payload of every file under ``paths``, in order, lazily.
 
@@ -186,6 +242,8 @@ def count_payloads(paths: Iterable[Path]) -> int:
     """A quick estimate of how many payloads ``paths`` hold (lines of JSON Lines files, 1 per other file), for progress bars."""
     total = 0
     for path in paths:
+        if path == STDIN:  # cannot be read twice: not counted
+            continue
         if path.suffix.lower() not in LINE_SUFFIXES:
             total += 1
             continue

@@ -27,7 +27,8 @@ def test_process_examples_then_query_the_graph(env, tmp_path: Path) -> None:
     run = cli("process", str(EXAMPLES), "--output", str(results_file), env=env, cwd=tmp_path)
     assert run.returncode == 1, run.stderr  # the invalid examples are rejected
     assert "Traceback" not in run.stdout + run.stderr
-    assert "User" in run.stdout and "total" in run.stdout and str(results_file) in run.stdout.replace("\n", "")
+    # stdout is a pipe here: the summary goes to stderr, stdout stays empty
+    assert "User" in run.stderr and "total" in run.stderr and str(results_file) in run.stderr.replace("\n", "") and not run.stdout
     results = [json.loads(line) for line in results_file.read_text().splitlines()]
     by_source = {str(Path(r["source"]).relative_to(EXAMPLES)): r for r in results}
     expected = {k: v for k, v in EXPECTED.items() if not k.startswith("_")}
@@ -46,6 +47,7 @@ def test_process_examples_then_query_the_graph(env, tmp_path: Path) -> None:
             assert got["error"]["detail"]
         else:
             assert got["cypher"] and got["resource"]["schemas"] and got["error"] is None
+            assert all(set(statement) == {"name", "fingerprint"} for statement in got["cypher"]), source
     assert all("t1meMa$heen" not in json.dumps(r) and "1mz050nq" not in json.dumps(r) for r in results)
 
     run = cli("cypher", "run", "MATCH (u:User) WHERE u.userName IS NOT NULL RETURN u.userName AS userName ORDER BY userName", "--json", env=env, cwd=tmp_path)
@@ -164,9 +166,9 @@ def test_patch_op_with_target(env, tmp_path: Path) -> None:
     message.write_text(json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": False}]}))
     run = cli("process", str(message), "-o", str(tmp_path / "r.jsonl"), env=env, cwd=tmp_path)
     assert run.returncode == 1 and "--target" in (tmp_path / "r.jsonl").read_text()
-    run = cli("process", str(EXAMPLES / "okta-create-user.json"), "-o", str(tmp_path / "r.jsonl"), env=env, cwd=tmp_path)
+    run = cli("process", str(EXAMPLES / "okta-create-user.json"), "-o", str(tmp_path / "r.jsonl"), "--force", env=env, cwd=tmp_path)
     ada = json.loads((tmp_path / "r.jsonl").read_text())["resource"]["id"]
-    run = cli("process", str(message), "--target", f"/Users/{ada}", "-o", str(tmp_path / "r.jsonl"), env=env, cwd=tmp_path)
+    run = cli("process", str(message), "--target", f"/Users/{ada}", "-o", str(tmp_path / "r.jsonl"), "--force", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     line = json.loads((tmp_path / "r.jsonl").read_text())
     assert (line["method"], line["path"], line["httpStatus"], line["resource"]["active"]) == ("PATCH", f"/Users/{ada}", 200, False)

@@ -105,7 +105,7 @@ def spawn(home: Path, *args: str) -> subprocess.Popen[str]:
 
 
 def process(home: Path, source: Path, name: str = "results") -> subprocess.CompletedProcess[str]:
-    run = cli(home, "process", str(source), "-o", str(home.parent / f"{name}.jsonl"))
+    run = cli(home, "process", str(source), "-o", str(home.parent / f"{name}.jsonl"), "--force")
     assert run.returncode == 0, run.stdout + run.stderr
     return run
 

@@ -58,8 +58,8 @@ def test_workers_return_the_same_results_in_input_order(processor: ScimProcessor
     payloads = [_user(n) if n % 7 else {"schemas": [CORE], "userName": n} for n in range(700)]  # every 7th: bad userName
     pooled = ScimProcessor(processor.connection, processor.settings.model_copy(update={"workers": 2}))
     inline = ScimProcessor(processor.connection, processor.settings.model_copy(update={"workers": 1}))
-    with_pool = [_stable(r.to_json()) for r in pooled.process(payloads, dry_run=True)]
-    without = [_stable(r.to_json()) for r in inline.process(payloads, dry_run=True)]
+    with_pool = [_stable(r.to_json(include_cypher=True)) for r in pooled.process(payloads, dry_run=True)]
+    without = [_stable(r.to_json(include_cypher=True)) for r in inline.process(payloads, dry_run=True)]
     assert with_pool == without
     assert [r["source"] for r in with_pool] == [f"<payload {n}>" for n in range(1, 701)]
     assert [r["status"] for r in with_pool] == ["rejected" if n % 7 == 0 else "accepted" for n in range(700)]

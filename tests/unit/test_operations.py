@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from scim_processor import CompiledSchema, Settings
+from scim_processor import Settings
 from scim_processor.errors import InvalidSyntaxError, InvalidValueError, MutabilityError, ScimError
+from scim_processor.mapping import CompiledSchema
 from scim_processor.mapping.rows import content_version, graph_row
 from scim_processor.operations import ENTRA, OKTA, STRICT, dialect
 from scim_processor.operations.envelope import OperationRunner, _op_refs, _resolve_refs, kind_of

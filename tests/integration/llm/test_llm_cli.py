@@ -67,7 +67,7 @@ def test_map_cli_writes_results_and_the_store_then_finetune_export(env: dict[str
 
 def test_ask_cli_json_and_exit_codes(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:
     scripted.reset({"cypher": "MATCH (g:Group) RETURN g.displayName AS name ORDER BY name", "parameters": {}, "refusal": None})
-    run = cli("ask", "Which groups exist?", "--json", env=env, cwd=tmp_path)
+    run = cli("ask", "Which groups exist?", "--format", "json", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert set(data) == {"question", "cypher", "parameters", "rows", "refusal", "attempts"}
@@ -80,7 +80,7 @@ def test_ask_cli_json_and_exit_codes(env: dict[str, str], scripted: ScriptedServ
 def test_eval_against_the_scripted_server(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:
     scripted.reset()
     scripted.fallback = map_oracle(MAP_SET)
-    run = cli("eval", "map", str(MAP_SET), "--json", env=env, cwd=tmp_path)
+    run = cli("eval", "map", str(MAP_SET), "--format", "json", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     metrics = json.loads(run.stdout)
     print("eval map (oracle script):", json.dumps(metrics))

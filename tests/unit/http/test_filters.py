@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from scim_processor import CompiledSchema
 from scim_processor.errors import InvalidFilterError, InvalidValueError
 from scim_processor.http.filters import sort_key, translate_filter
+from scim_processor.mapping import CompiledSchema
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
