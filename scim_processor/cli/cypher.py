@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ..config import load_settings
-from ..errors import CypherRejectedError
+from ..errors import CypherRejectedError, UsageError
 from ..graph import GraphSchema
 from ..guard import CypherGuard
 from ..pipeline import ScimProcessor
@@ -59,7 +59,7 @@ def _parse_params(values: list[str]) -> dict[str, Any]:
     for item in values:
         name, sep, raw = item.partition("=")
         if not sep or not name:
-            raise ValueError(f"--param takes NAME=VALUE, not {item!r}")
+            raise UsageError(f"--param takes NAME=VALUE, not {item!r}")
         try:
             params[name] = json.loads(raw)
         except json.JSONDecodeError:
@@ -115,7 +115,7 @@ def cypher_check(
     """Check Cypher against the graph schema without running it."""
     with Guarded():
         if (query is None) == (batch is None):
-            raise ValueError("give either QUERY or --batch FILE")
+            raise UsageError("give either QUERY or --batch FILE")
         guard = _guard_for(graph_schema_file)
         if batch is not None:
             invalid = 0
@@ -126,7 +126,7 @@ def cypher_check(
                     item = json.loads(line)
                     report = guard.check(str(item["query"]), read_only=bool(item.get("read_only", False)))
                 except (json.JSONDecodeError, KeyError, TypeError) as error:
-                    raise ValueError(f"{batch}:{number}: not a {{id, query, read_only}} object: {error}") from None
+                    raise UsageError(f"{batch}:{number}: not a {{id, query, read_only}} object: {error}") from None
                 invalid += not report.valid
                 verdict = {
                     "id": item.get("id"), "valid": report.valid,

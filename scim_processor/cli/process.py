@@ -19,7 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ..config import load_settings
-from ..errors import ScimError
+from ..errors import ScimError, UsageError
 from ..operations import dialect
 from ..operations.envelope import OperationRunner
 from ..operations.projection import project
@@ -104,13 +104,13 @@ def get(
     """Print one stored resource as SCIM JSON with meta (exit 1 if it does not exist)."""
     with Guarded():
         if attributes and excluded:
-            raise ValueError("give --attributes or --excluded-attributes, not both (RFC 7644 §3.9)")
+            raise UsageError("give --attributes or --excluded-attributes, not both (RFC 7644 §3.9)")
         with ScimProcessor.open(load_settings(), read_only=True) as processor:  # a read path: the read-only user
             runner = OperationRunner(processor)
             try:
                 resource_type, resource_id = runner.resolve_path(path)
                 if resource_id is None:
-                    raise ValueError(f"{path}: give /<Resources>/<id>; listing and search are not supported")
+                    raise UsageError(f"{path}: give /<Resources>/<id>; listing and search are not supported")
                 resource = runner.store.get(resource_type, resource_id)
             except ScimError as error:
                 print_json(error.to_dict())

@@ -34,7 +34,7 @@ from typing import Any
 
 from scim2_models import ScimPolicy
 
-from ..errors import InvalidSyntaxError, InvalidValueError, attribute_path
+from ..errors import InvalidSyntaxError, InvalidValueError, UsageError, attribute_path
 from ..scim import AttributeDefinition, AttributeType, GroundingContext, SchemaDefinition
 
 _ADSCIM_MARKER = "/adscim/2.0/"
@@ -178,11 +178,11 @@ def dialect(name: str) -> Dialect:
     """The dialect called ``name`` (case-insensitive).
 
     Raises:
-        ValueError: no such dialect (the message lists them).
+        UsageError: no such dialect (the message lists them).
     """
     found = DIALECTS.get(name.strip().lower())
     if found is None:
-        raise ValueError(f"unknown dialect {name!r}: one of {', '.join(DIALECTS)}")
+        raise UsageError(f"unknown dialect {name!r}: one of {', '.join(DIALECTS)}")
     return found
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 from scim2_models import Context, PatchOp, Resource, SCIMException
 
-from ..errors import InvalidSyntaxError, InvalidValueError, MutabilityError, ScimError, scim_error
+from ..errors import InvalidSyntaxError, InvalidValueError, MutabilityError, ScimError, UsageError, scim_error
 from ..mapping.rule import ReferenceMapping, ResourceMapping
 from ..scim import AttributeDefinition, GroundingContext
 from .dialects import Dialect
@@ -216,7 +216,7 @@ def _hint(message: str, dialect: Dialect) -> str:
 def _from_type(scim_type: str, detail: str) -> ScimError:
     try:
         return scim_error(400, scim_type, detail)
-    except ValueError:
+    except UsageError:
         return InvalidValueError(detail)
 
 
