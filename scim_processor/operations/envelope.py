@@ -24,7 +24,6 @@ In a dry run an operation is only checked for form (nothing is read or written).
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,6 +38,7 @@ from ..errors import (
 )
 from ..pipeline import PayloadResult
 from ..scim.context import member
+from ..stages.prepare import check_size
 from ..stages.read import Payload
 from .dialects import STRICT, Dialect
 from .patch import PATCH_OP_URN, operations_of
@@ -145,7 +145,8 @@ class OperationRunner:
             if kind == "resource":
                 # One pipeline run per stretch of consecutive resources (one worker pool, streamed);
                 # it ends where an operation must be applied after what came before it.
-                yield from self.processor.iter_process(stream.take_while(_is_resource), dry_run=dry_run, on_result=on_result)
+                resources = stream.take_while(_is_resource)
+                yield from self.processor.iter_resources(resources, dry_run=dry_run, on_result=on_result, dialect=self.store.dialect)
                 continue
             next(stream)
             for result in self._operation(kind, payload, dry_run):
@@ -156,7 +157,7 @@ class OperationRunner:
     def _operation(self, kind: str, payload: Payload, dry_run: bool) -> list[OperationResult]:
         document = payload.document
         try:
-            self._check_size(payload)
+            check_size(document, payload.size, self.processor.settings.max_payload_bytes)
         except ScimError as error:
             return [OperationResult(payload.source, "rejected", error=error, http_status=error.status)]
         if kind == "bulk":
@@ -175,14 +176,6 @@ class OperationRunner:
             body = member(document, "data")
         version = member(document, "version")
         return [self.execute(payload.source, method, path, body, version, dry_run=dry_run)]
-
-    def _check_size(self, payload: Payload) -> None:
-        size = payload.size
-        if size is None:
-            size = len(json.dumps(payload.document, default=str).encode("utf-8", "surrogatepass"))
-        if size > self.processor.settings.max_payload_bytes:
-            limit = self.processor.settings.max_payload_bytes
-            raise PayloadTooLargeError(f"the request is {size} bytes; maxPayloadSize is {limit} bytes (RFC 7644 §3.7.4)")
 
     # ------------------------------------------------------------------ one operation
     def resolve_path(self, path: Any) -> tuple[str, str | None]:
