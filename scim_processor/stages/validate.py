@@ -73,6 +73,7 @@ class ScimValidator:
             return
         if not attribute.multi_valued:
             self._check_single(value, attribute, parts, urn)
+            _check_not_blank(value, attribute, path, top_level=len(parts) == 1)
             return
         if not isinstance(value, list):
             raise InvalidValueError(f"{path} is multi-valued: a JSON array is required", path)
@@ -134,6 +135,16 @@ class ScimValidator:
             raise
         except SCIMException as error:  # scim2-models' own SCIM exceptions
             raise scim_error(error.status, error.scim_type or None, error.detail) from None
+
+
+def _check_not_blank(value: Any, attribute: AttributeDefinition, path: str, *, top_level: bool) -> None:
+    """A required top-level string (``userName``, a Group's ``displayName``) that is empty or only whitespace is missing.
+
+    Raises:
+        InvalidValueError: 400 ``invalidValue`` naming the attribute (RFC 7643 §2.2 ``required``, §4.1.1).
+    """
+    if top_level and attribute.required and isinstance(value, str) and not value.strip():
+        raise InvalidValueError(f"{path} is required: an empty or whitespace-only string is no value (RFC 7643 §2.2, §4.1.1)", path)
 
 
 def _check_boolean(value: Any, path: str) -> None:
