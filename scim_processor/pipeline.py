@@ -324,9 +324,15 @@ class ScimProcessor:
         self.load_schemas()
         return self.retriever
 
-    def process_payload(self, document: Mapping[str, Any], source: str = "<payload>", *, dry_run: bool = False) -> PayloadResult:
-        """Processes one SCIM payload (a dict) and returns its result (a Bulk request: its first operation's)."""
-        return self.process([Payload(source, document)], dry_run=dry_run)[0]
+    def process_payload(
+        self, document: Mapping[str, Any], source: str = "<payload>", *, dry_run: bool = False, dialect: Dialect | str | None = None
+    ) -> PayloadResult:
+        """Processes one bare SCIM resource (a dict, create-or-replace) and returns its result.
+
+        Only a resource: a request (envelope, PatchOp, BulkRequest) is refused as one (400 or 501),
+        never run, so a caller that checks generated documents with it (``map``) cannot issue requests.
+        """
+        return list(self.iter_resources([Payload(source, document)], dry_run=dry_run, dialect=dialect))[0]
 
     @staticmethod
     def _prepare(payload: Payload, preparer: Preparer) -> PayloadResult:

@@ -252,11 +252,11 @@ def open_store(processor: ScimProcessor, dialect_name: str) -> tuple[ResourceSto
             raise UsageError(f"dialect {dialect_name!r} needs the SCIM operations (scim_processor.operations), not in this build") from None
         return cast(ResourceStore, _MissingStore()), None, None
     dialect = dialects.dialect(dialect_name)
-    store = cast(ResourceStore, store_module.ResourceStore(processor, dialect, fresh_ids=True))
-    compiled = processor.compiled()
+    resource_store = store_module.ResourceStore(processor, dialect, fresh_ids=True)
+    store = cast(ResourceStore, resource_store)
 
     def prepare(body: dict[str, Any], resource_type: str) -> dict[str, Any]:
-        return cast(dict[str, Any], dialect.prepare_resource(body, compiled.contexts[resource_type], []))
+        return cast(dict[str, Any], resource_store.preparer().apply_dialect(body, resource_type, []))  # the store's own dialect step
 
     if dialect_name.lower() == "strict":
         return store, None, None

@@ -118,6 +118,19 @@ class Preparer:
         context = self.compiled.contexts[resource_type]
         return context.model_copy(update={"declared": tuple(ext.id for ext in context.extensions)})
 
+    def apply_dialect(self, document: Mapping[str, Any], resource_type: str, warnings: list[str]) -> dict[str, Any]:
+        """Step 2 alone: ``document``, a body sent to ``resource_type``'s endpoint, with the dialect's shapes in RFC form.
+
+        :meth:`prepare` runs it; the HTTP service runs it too before scim2-server's own model
+        validation of a request body, so that validation sees what the store will.
+
+        Raises:
+            scim_processor.errors.ScimError: 400 for a shape the dialect does not tolerate.
+        """
+        if resource_type not in self.compiled.contexts:
+            raise InvalidSyntaxError(f"no resource type {resource_type!r}")
+        return self.dialect.prepare_resource(document, self.context(resource_type), warnings)
+
     def prepare(
         self,
         document: Any,
@@ -162,20 +175,18 @@ class Preparer:
         if not isinstance(document, Mapping):
             raise InvalidSyntaxError("a SCIM resource must be a JSON object")
         warnings: list[str] = []
-        body = dict(document)
-        schemas_key = next((key for key in body if isinstance(key, str) and key.lower() == "schemas"), None)
-        if schemas_key is not None and isinstance(body[schemas_key], list):
-            body[schemas_key] = self.dialect.prepare_schemas(body[schemas_key], warnings)
         if resource_type is not None:
-            if resource_type not in self.compiled.contexts:
-                raise InvalidSyntaxError(f"no resource type {resource_type!r}")
-            body = self.dialect.prepare_resource(body, self.context(resource_type), warnings)
+            body = self.apply_dialect(document, resource_type, warnings)
             context = self.compiled.resolve(body)
             if context.resource_type.name != resource_type:
                 raise InvalidSyntaxError(
                     f"the body is a {context.resource_type.name} (its schemas) but the path names {resource_type}", "schemas"
                 )
         else:
+            body = dict(document)
+            schemas_key = next((key for key in body if isinstance(key, str) and key.lower() == "schemas"), None)
+            if schemas_key is not None and isinstance(body[schemas_key], list):
+                body[schemas_key] = self.dialect.prepare_schemas(body[schemas_key], warnings)
             context = self.compiled.resolve(body)
             body = self._bare_dialect.prepare_resource(body, self.context(context.resource_type.name), warnings)
         if resource_id is not None:
