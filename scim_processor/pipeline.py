@@ -1,9 +1,13 @@
 """The pipeline, read → retrieve → generate → validate → apply, behind one object: :class:`ScimProcessor`.
 
-For each payload: the retriever resolves its grounding context (stage 2), the generator
-normalises it and gives it its ``id`` (stage 3), the SCIM gate validates it (stage 4), the compiled
-schema builds its Cypher, which the guard checks, and the writer applies accepted payloads in
-batches (stage 5). Results stream out in input order.
+:meth:`ScimProcessor.process` takes what the ``process`` command takes: bare resources
+(create-or-replace, batched here) and requests (envelopes, PatchOp messages, BulkRequests, run by
+:class:`~scim_processor.operations.envelope.OperationRunner` against the resource store). Every
+resource, whichever way it arrived, goes through the one prepare step
+(:class:`~scim_processor.stages.prepare.Preparer`: size, dialect, resource type, generation, the
+SCIM gate, the Cypher and the guard), the one identity check
+(:func:`~scim_processor.operations.identity.identity_conflicts`) and the one writer
+(:class:`~scim_processor.stages.apply.GraphWriter`). Results stream out in input order.
 """
 
 from __future__ import annotations
