@@ -231,6 +231,8 @@ def _hint(message: str, dialect: Dialect) -> str:
         return "; the 'entra' dialect reads a remove with a value as a filter on those values"
     if ("path filter" in lowered or "no target" in lowered or "unmatched" in lowered) and not dialect.unmatched_filter_creates:
         return "; the 'entra' dialect creates the entry an unmatched eq filter names"
+    if "read-only" in lowered and "display" in lowered and not dialect.read_only_sub_values_ignored:
+        return "; the 'okta' dialect ignores readOnly sub-attributes such as members[].display in PATCH values"
     return ""
 
 

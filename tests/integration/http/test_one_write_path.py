@@ -64,4 +64,4 @@ def test_okta_remove_add_and_replace_with_member_display_in_one_patch(processor:
     strict = WsgiClient(create_app(processor, api_token))  # strict RFC: display is readOnly (RFC 7644 §3.5.2)
     body["Operations"] = body["Operations"][1:2] + [{"op": "replace", "path": "displayName", "value": "Eng"}]
     response = strict.request("PATCH", f"{BASE}/Groups/{group['id']}", body)
-    assert response.status == 400 and response.body["scimType"] == "mutability" and "display" in response.body["detail"]
+    assert response.status == 400 and response.body["scimType"] == "mutability" and "'okta' dialect" in response.body["detail"]
