@@ -108,6 +108,7 @@ class Preparer:
         # A bare resource (create-or-replace) keeps generation's documented shape in every dialect:
         # a bare string for a complex attribute with a ``value`` (stages/generate.py), as before.
         self._bare_dialect = replace(dialect, bare_reference_strings=True)
+        self._contexts: dict[str, GroundingContext] = {}
 
     def check_size(self, document: Any, size: int | None = None) -> None:
         """:func:`check_size` with this preparer's limit."""
@@ -115,8 +116,11 @@ class Preparer:
 
     def context(self, resource_type: str) -> GroundingContext:
         """The grounding context of ``resource_type`` with every extension declared (for PATCH and the dialect)."""
-        context = self.compiled.contexts[resource_type]
-        return context.model_copy(update={"declared": tuple(ext.id for ext in context.extensions)})
+        found = self._contexts.get(resource_type)
+        if found is None:
+            context = self.compiled.contexts[resource_type]
+            found = self._contexts[resource_type] = context.model_copy(update={"declared": tuple(ext.id for ext in context.extensions)})
+        return found
 
     def apply_dialect(self, document: Mapping[str, Any], resource_type: str, warnings: list[str]) -> dict[str, Any]:
         """Step 2 alone: ``document``, a body sent to ``resource_type``'s endpoint, with the dialect's shapes in RFC form.
