@@ -35,6 +35,14 @@ class ScimProcessorError(Exception):
     """Root of every error this package raises on purpose."""
 
 
+class UsageError(ScimProcessorError, ValueError):
+    """A bad argument from the caller (an unknown dialect, a malformed option value, a limit below 1).
+
+    Not a SCIM error: it is about how the package is called, not about a payload. It is also a
+    :class:`ValueError`, so code that caught the plain ``ValueError`` raised before keeps working.
+    """
+
+
 def attribute_path(parts: Iterable[str | int], schema: str | None = None) -> str:
     """The project's one attribute-path notation, after RFC 7644 §3.10.
 
@@ -149,20 +157,16 @@ def scim_error(status: int, scim_type: str | None, detail: str, attribute: str |
     """The SCIM error class for ``scim_type`` (else ``status``), instantiated.
 
     Raises:
-        ValueError: neither names a known error.
+        UsageError: neither names a known error.
     """
     cls = _BY_SCIM_TYPE.get(scim_type or "") or _BY_STATUS.get(status)
     if cls is None or (scim_type and cls.status != status):
-        raise ValueError(f"no SCIM error with status {status} and scimType {scim_type!r}")
+        raise UsageError(f"no SCIM error with status {status} and scimType {scim_type!r}")
     return cls(detail, attribute)
 
 
 class SchemaDefinitionError(ScimProcessorError):
     """A schema or resource-type file is not a valid RFC 7643 §7/§6 definition, or breaks the mapping rule."""
-
-
-class UsageError(ScimProcessorError):
-    """Bad arguments."""
 
 
 class SettingsError(ScimProcessorError):

@@ -1,15 +1,18 @@
 """The pipeline, read → retrieve → generate → validate → apply, behind one object: :class:`ScimProcessor`.
 
-For each payload: the retriever resolves its grounding context (stage 2), the generator
-normalises it and gives it its ``id`` (stage 3), the SCIM gate validates it (stage 4), the compiled
-schema builds its Cypher, which the guard checks, and the writer applies accepted payloads in
-batches (stage 5). Results stream out in input order.
+:meth:`ScimProcessor.process` takes what the ``process`` command takes: bare resources
+(create-or-replace, batched here) and requests (envelopes, PatchOp messages, BulkRequests, run by
+:class:`~scim_processor.operations.envelope.OperationRunner` against the resource store). Every
+resource, whichever way it arrived, goes through the one prepare step
+(:class:`~scim_processor.stages.prepare.Preparer`: size, dialect, resource type, generation, the
+SCIM gate, the Cypher and the guard), the one identity check
+(:func:`~scim_processor.operations.identity.identity_conflicts`) and the one writer
+(:class:`~scim_processor.stages.apply.GraphWriter`). Results stream out in input order.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,11 +22,7 @@ from typing import Any
 
 from .config import Settings
 from .errors import (
-    CypherRejectedError,
     GraphError,
-    InternalError,
-    InvalidSyntaxError,
-    PayloadTooLargeError,
     ScimError,
     ScimProcessorError,
 )
@@ -32,13 +31,16 @@ from .graph.graph_schema import GraphSchema
 from .graph.schema_store import LoadReport, load_schemas
 from .guard import GuardReport
 from .mapping import CompiledSchema
+from .operations.dialects import Dialect
+from .operations.dialects import dialect as dialect_named
 from .operations.identity import identity_conflicts
 from .resources import bundled_dir
 from .scim import GroundingContext, read_schema_dir
 from .stages.apply import GraphWriter, PendingWrite
 from .stages.generate import DeterministicGenerator, Generator
 from .stages.parallel import ordered_map
-from .stages.read import Payload, inspect_document
+from .stages.prepare import Preparer
+from .stages.read import Payload
 from .stages.retrieve import FileRetriever, GraphRetriever, Retriever
 from .stages.validate import ScimValidator
 
@@ -117,6 +119,16 @@ class PayloadResult:
 
 def _rejected(source: str, error: ScimError, resource_type: str | None = None) -> PayloadResult:
     return PayloadResult(source, ResultStatus.REJECTED, resource_type, error=error)
+
+
+def _type_of(document: Any, compiled: CompiledSchema) -> str | None:
+    """The resource type a rejected payload names, if it can be told (for the results line)."""
+    if not isinstance(document, Mapping):
+        return None
+    try:
+        return compiled.resolve(document).resource_type.name
+    except (ScimError, RecursionError, ValueError, TypeError):
+        return None
 
 
 class ScimProcessor:
@@ -225,27 +237,67 @@ class ScimProcessor:
         return self.compiled().graph_schema
 
     # ----------------------------------------------------------------- processing
+    def preparer(self, compiled: CompiledSchema, dialect: Dialect | str | None = None) -> Preparer:
+        """The one prepare step (:class:`~scim_processor.stages.prepare.Preparer`) over this processor's generator, gate and limits.
+
+        Args:
+            compiled: the compiled schema to prepare against.
+            dialect: the IdP dialect (a :class:`~scim_processor.operations.Dialect` or its name;
+                default: ``settings.dialect``).
+
+        Raises:
+            scim_processor.errors.UsageError: an unknown dialect name.
+        """
+        return Preparer(
+            compiled, self.generator, self.validator, max_payload_bytes=self.settings.max_payload_bytes,
+            max_depth=self.settings.max_depth, dialect=self.dialect(dialect),
+        )  # fmt: skip
+
+    def dialect(self, chosen: Dialect | str | None = None) -> Dialect:
+        """``chosen`` as a :class:`~scim_processor.operations.Dialect` (a name is looked up; None: ``settings.dialect``).
+
+        Raises:
+            scim_processor.errors.UsageError: an unknown dialect name.
+        """
+        return chosen if isinstance(chosen, Dialect) else dialect_named(chosen or self.settings.dialect)
+
     def process(
         self,
         payloads: Iterable[Payload | Mapping[str, Any]],
         *,
         dry_run: bool = False,
         on_result: Callable[[PayloadResult], None] | None = None,
+        dialect: Dialect | str | None = None,
+        target: str | None = None,
+        keep_ids: bool = False,
     ) -> list[PayloadResult]:
-        """Processes payloads; accepted ones are written in batches (not in a dry run).
+        """Processes payloads exactly as the ``process`` command does; accepted ones are written (not in a dry run).
+
+        A payload is a bare resource (create-or-replace, written in batches), an envelope
+        ``{"method", "path", "body", "version"}``, a PatchOp message (applied to ``target``) or a
+        BulkRequest (RFC 7644 §3.3-§3.7, see :mod:`scim_processor.operations.envelope`).
 
         Args:
-            payloads: :class:`~scim_processor.stages.read.Payload` objects or plain SCIM JSON dicts.
-            dry_run: generate and validate everything, write nothing.
+            payloads: :class:`~scim_processor.stages.read.Payload` objects or plain JSON dicts.
+            dry_run: generate and validate everything, write nothing (operations: checked for form only).
             on_result: called with each result once it is final (for progress and streaming).
+            dialect: the IdP tolerances (``strict``, ``entra``, ``okta`` or a
+                :class:`~scim_processor.operations.Dialect`; default: ``settings.dialect``).
+            target: the resource PatchOp messages apply to (``/Users/<id>``).
+            keep_ids: keep a client ``id`` in POST bodies (an import from another SCIM server).
 
         Returns:
-            One :class:`PayloadResult` per payload, in input order.
+            One :class:`PayloadResult` per bare resource and one
+            :class:`~scim_processor.operations.envelope.OperationResult` per operation (a Bulk
+            request gives one per operation), in input order: the objects the CLI writes as results lines.
 
         Raises:
+            scim_processor.errors.UsageError: an unknown dialect name.
             scim_processor.errors.GraphError: the server failed (results so far were written).
         """
-        return list(self.iter_process(payloads, dry_run=dry_run, on_result=on_result))
+        return list(
+            self.iter_process(payloads, dry_run=dry_run, on_result=on_result, dialect=dialect, target=target, keep_ids=keep_ids)
+        )
 
     def iter_process(
         self,
@@ -253,12 +305,29 @@ class ScimProcessor:
         *,
         dry_run: bool = False,
         on_result: Callable[[PayloadResult], None] | None = None,
+        dialect: Dialect | str | None = None,
+        target: str | None = None,
+        keep_ids: bool = False,
     ) -> Iterator[PayloadResult]:
-        """Like :meth:`process`, yielding results batch by batch (memory bounded by the batch size).
+        """Like :meth:`process`, yielding results as they are final (memory bounded by the batch size)."""
+        from .operations.envelope import OperationRunner  # the runner builds on this class
 
-        Retrieval, generation, validation and the Cypher of each payload run on
-        ``settings.workers`` processes (:func:`~scim_processor.stages.parallel.ordered_map`),
-        in input order; writes stay in this process, one batch at a time.
+        runner = OperationRunner(self, self.dialect(dialect), target=target, keep_ids=keep_ids)
+        return runner.run(payloads, dry_run=dry_run, on_result=on_result)
+
+    def iter_resources(
+        self,
+        payloads: Iterable[Payload | Mapping[str, Any]],
+        *,
+        dry_run: bool = False,
+        on_result: Callable[[PayloadResult], None] | None = None,
+        dialect: Dialect | str | None = None,
+    ) -> Iterator[PayloadResult]:
+        """Bare resources only (create-or-replace), prepared in parallel and written in batches.
+
+        Each payload goes through the one prepare step (:meth:`preparer`) on ``settings.workers``
+        processes (:func:`~scim_processor.stages.parallel.ordered_map`), in input order; the
+        identity check and the writes stay in this process, one batch at a time.
 
         On an empty graph, a real run loads the bundled schemas first; a dry run reads them
         from the files for this run only and writes nothing.
@@ -271,7 +340,7 @@ class ScimProcessor:
             item if isinstance(item, Payload) else Payload(f"<payload {number}>", item)
             for number, item in enumerate(payloads, start=1)
         )
-        prepare = functools.partial(self._prepare, retriever=retriever, compiled=compiled)
+        prepare = functools.partial(self._prepare, preparer=self.preparer(compiled, dialect))
         # Only the deterministic generator is known to be fork-safe (no open sockets, no threads).
         workers = self.settings.workers if type(self.generator) is DeterministicGenerator else 1
         for result in ordered_map(prepare, wrapped, workers=workers):
@@ -290,45 +359,28 @@ class ScimProcessor:
         self.load_schemas()
         return self.retriever
 
-    def process_payload(self, document: Mapping[str, Any], source: str = "<payload>", *, dry_run: bool = False) -> PayloadResult:
-        """Processes one SCIM resource (a dict) and returns its result."""
-        return self.process([Payload(source, document)], dry_run=dry_run)[0]
+    def process_payload(
+        self, document: Mapping[str, Any], source: str = "<payload>", *, dry_run: bool = False, dialect: Dialect | str | None = None
+    ) -> PayloadResult:
+        """Processes one bare SCIM resource (a dict, create-or-replace) and returns its result.
 
-    def _prepare(self, payload: Payload, retriever: Retriever, compiled: CompiledSchema) -> PayloadResult:
-        """Retrieve, generate, validate and build the Cypher of one payload; nothing is written here."""
+        Only a resource: a request (envelope, PatchOp, BulkRequest) is refused as one (400 or 501),
+        never run, so a caller that checks generated documents with it (``map``) cannot issue requests.
+        """
+        return list(self.iter_resources([Payload(source, document)], dry_run=dry_run, dialect=dialect))[0]
+
+    @staticmethod
+    def _prepare(payload: Payload, preparer: Preparer) -> PayloadResult:
+        """The prepare step on one bare resource; nothing is written here."""
         if payload.error is not None:
             return _rejected(payload.source, payload.error)
-        resource_type = None
         try:
-            if payload.document is not None:  # None: over the size limit, left unparsed by the reader
-                inspect_document(payload.document, self.settings.max_depth)
-            self._check_size(payload)
-            if not isinstance(payload.document, Mapping):
-                raise InvalidSyntaxError("a SCIM resource must be a JSON object")
-            context = retriever.retrieve(payload.document)
-            resource_type = context.resource_type.name
-            generation = self.generator.generate(payload.document, context)
-            self.validator.validate(generation.resource, context)
-            statements = compiled.statements(resource_type, generation.resource)
-            for statement in statements:
-                compiled.guard.require(statement.query, parameters=set(statement.parameters))
+            prepared = preparer.prepare(payload.document, size=payload.size)
         except ScimError as error:
-            return _rejected(payload.source, error, resource_type)
-        except CypherRejectedError as error:
-            return _rejected(payload.source, InternalError(f"the generated Cypher did not pass the guard: {error}"), resource_type)
-        except (RecursionError, ValueError, TypeError) as error:  # a payload must never sink the run
-            log.warning("%s: unexpected %s: %s", payload.source, type(error).__name__, error)
-            return _rejected(payload.source, InternalError(f"the payload could not be processed: {type(error).__name__}"), resource_type)
-        resource = generation.resource
-        return PayloadResult(payload.source, ResultStatus.ACCEPTED, resource_type, resource, statements, None, generation.warnings)
-
-    def _check_size(self, payload: Payload) -> None:
-        """The one place of the per-payload size limit (413, RFC 7644 §3.12)."""
-        if payload.size is None:  # handed in as a dict, not read from a file: measure it here
-            payload.size = len(json.dumps(payload.document, default=str).encode("utf-8", "surrogatepass"))
-        if payload.size > self.settings.max_payload_bytes:
-            limit = self.settings.max_payload_bytes
-            raise PayloadTooLargeError(f"the payload is {payload.size} bytes; the limit is {limit} bytes")
+            return _rejected(payload.source, error, _type_of(payload.document, preparer.compiled))
+        return PayloadResult(
+            payload.source, ResultStatus.ACCEPTED, prepared.resource_type, prepared.resource, prepared.statements, None, prepared.warnings
+        )
 
     def _finish(
         self,

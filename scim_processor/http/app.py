@@ -55,7 +55,7 @@ from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService, scim_exception_of
 from scim2_server.testserver.application import BEARER_TOKEN_SCHEME
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, UsageError
 from ..mapping import CompiledSchema
 from ..pipeline import ScimProcessor
 from ..scim.schema import RESOURCE_TYPE_URN
@@ -242,21 +242,21 @@ def open_store(processor: ScimProcessor, dialect_name: str) -> tuple[ResourceSto
     """The resource store of the SCIM operations, its dialect's body normalisation and PATCH policy: the one place they are bound.
 
     Raises:
-        ValueError: ``dialect_name`` is not a dialect of the store.
+        UsageError: ``dialect_name`` is not a dialect of the store.
     """
     try:
         store_module = importlib.import_module("scim_processor.operations.store")
         dialects = importlib.import_module("scim_processor.operations.dialects")
     except ImportError:
         if dialect_name.lower() != "strict":
-            raise ValueError(f"dialect {dialect_name!r} needs the SCIM operations (scim_processor.operations), not in this build") from None
+            raise UsageError(f"dialect {dialect_name!r} needs the SCIM operations (scim_processor.operations), not in this build") from None
         return cast(ResourceStore, _MissingStore()), None, None
     dialect = dialects.dialect(dialect_name)
-    store = cast(ResourceStore, store_module.ResourceStore(processor, dialect, fresh_ids=True))
-    compiled = processor.compiled()
+    resource_store = store_module.ResourceStore(processor, dialect, fresh_ids=True)
+    store = cast(ResourceStore, resource_store)
 
     def prepare(body: dict[str, Any], resource_type: str) -> dict[str, Any]:
-        return cast(dict[str, Any], dialect.prepare_resource(body, compiled.contexts[resource_type], []))
+        return cast(dict[str, Any], resource_store.preparer().apply_dialect(body, resource_type, []))  # the store's own dialect step
 
     if dialect_name.lower() == "strict":
         return store, None, None

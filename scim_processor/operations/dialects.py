@@ -18,6 +18,9 @@ in ``replace`` creates    noTarget              documents it; RFC 7644 §3.5.2.3
 in ``schemas``                      (warn)
 same ``id`` in a no-path    400     -      yes  Okta group rename PATCH (developer.okta.com SCIM 2.0
 PATCH value               mutab.               guide); RFC 7644 §3.5.2 (id is readOnly)
+readOnly sub-attribute      400     -      yes  Okta group push sends ``members[].display`` in PATCH
+in a PATCH value          mutab.  (drop)       values; RFC 7644 §3.5.2 (readOnly cannot be set);
+(``members[].display``)           (warn)       dropped with a warning
 ========================  ======  =====  ====  =====================================================
 
 Accepted in every dialect because the RFC allows them: op names in any case (RFC 7644 §3.5.2,
@@ -34,8 +37,8 @@ from typing import Any
 
 from scim2_models import ScimPolicy
 
-from ..errors import InvalidSyntaxError, InvalidValueError, attribute_path
-from ..scim import AttributeDefinition, AttributeType, GroundingContext, SchemaDefinition
+from ..errors import InvalidSyntaxError, InvalidValueError, UsageError, attribute_path
+from ..scim import AttributeDefinition, AttributeType, GroundingContext, Mutability, SchemaDefinition
 
 _ADSCIM_MARKER = "/adscim/2.0/"
 
@@ -52,6 +55,8 @@ class Dialect:
         unmatched_filter_creates: a ``replace`` whose ``eq`` value filter matches nothing creates the entry.
         drop_microsoft_urns: Microsoft ``…/ADSCIM/2.0/…`` URNs are dropped from ``schemas`` (a warning).
         same_id_is_noop: an ``id`` equal to the target's in a PATCH value is ignored.
+        read_only_sub_values_ignored: readOnly sub-attributes of complex values in a PATCH value
+            (``members[].display``) are dropped, with a warning.
     """
 
     name: str
@@ -61,6 +66,7 @@ class Dialect:
     unmatched_filter_creates: bool = False
     drop_microsoft_urns: bool = False
     same_id_is_noop: bool = False
+    read_only_sub_values_ignored: bool = False
 
     def policy(self) -> ScimPolicy:
         """The scim2-models :class:`ScimPolicy` of this dialect's PATCH tolerances (unknown attributes always forbidden)."""
@@ -68,6 +74,34 @@ class Dialect:
             remove_value_as_filter="apply" if self.remove_value_as_filter else "forbid",
             unmatched_path_filter="create" if self.unmatched_filter_creates else "forbid",
         )
+
+    # ------------------------------------------------------------------ PATCH values
+    def patch_value(self, value: Any, attribute: AttributeDefinition, urn: str | None, warnings: list[str]) -> Any:
+        """A PATCH operation's value for ``attribute``, with this dialect's PATCH-only tolerances (RFC 7644 §3.5.2).
+
+        With ``read_only_sub_values_ignored``, readOnly sub-attributes of its complex values
+        (Okta's ``members[].display``) are dropped and named in ``warnings``; otherwise ``value``
+        is returned as is (scim2-models refuses them: 400 ``mutability``).
+        """
+        if not self.read_only_sub_values_ignored or attribute.type != AttributeType.COMPLEX:
+            return value
+        read_only = {sub.name.lower() for sub in attribute.sub_attributes if sub.mutability == Mutability.READ_ONLY}
+        if not read_only:
+            return value
+        dropped: set[str] = set()
+
+        def drop(item: Any) -> Any:
+            if not isinstance(item, Mapping):
+                return item
+            kept = {key: sub for key, sub in item.items() if not (isinstance(key, str) and key.lower() in read_only)}
+            dropped.update(str(key) for key in item if key not in kept)
+            return kept
+
+        out = [drop(item) for item in value] if isinstance(value, list) else drop(value)
+        for name in sorted(dropped):
+            path = attribute_path([attribute.name, name], urn)
+            warnings.append(f"{path}: readOnly, ignored in a PATCH value ({self.name} dialect; RFC 7644 §3.5.2)")
+        return out
 
     # ------------------------------------------------------------------ resources
     def prepare_resource(self, body: Mapping[str, Any], context: GroundingContext, warnings: list[str]) -> dict[str, Any]:
@@ -170,7 +204,7 @@ ENTRA = Dialect(
     unmatched_filter_creates=True,
     drop_microsoft_urns=True,
 )
-OKTA = Dialect("okta", same_id_is_noop=True)
+OKTA = Dialect("okta", same_id_is_noop=True, read_only_sub_values_ignored=True)
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (STRICT, ENTRA, OKTA)}
 
 
@@ -178,11 +212,11 @@ def dialect(name: str) -> Dialect:
     """The dialect called ``name`` (case-insensitive).
 
     Raises:
-        ValueError: no such dialect (the message lists them).
+        UsageError: no such dialect (the message lists them).
     """
     found = DIALECTS.get(name.strip().lower())
     if found is None:
-        raise ValueError(f"unknown dialect {name!r}: one of {', '.join(DIALECTS)}")
+        raise UsageError(f"unknown dialect {name!r}: one of {', '.join(DIALECTS)}")
     return found
 
 

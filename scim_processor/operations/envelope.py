@@ -9,11 +9,12 @@ A payload of a file is one of:
   path's id (an upsert: how a migration keeps its ids), ``PATCH`` and ``DELETE`` need the resource;
   ``version`` is a precondition (412 on mismatch, RFC 7644 §3.14);
 - a **PatchOp** message (RFC 7644 §3.5.2), applied to the ``target`` path (``process --target /Users/<id>``);
-- a **BulkRequest** (RFC 7644 §3.7): its operations in order (an operation whose ``bulkId:``
-  reference is not resolved yet waits for the operation that creates it; one that never resolves,
-  as in a cycle, gets 409), ``bulkId:<id>`` replaced in ``data`` and ``path`` by the created id,
-  ``failOnErrors`` honoured (the remaining operations are ``skipped``), 413 above
-  ``max_operations`` operations or the payload size limit.
+- a **BulkRequest** (RFC 7644 §3.7), planned and resolved by scim2-server's
+  :class:`~scim2_server.bulk.BulkPlan` exactly as over HTTP: its operations in order, except that
+  a POST runs before the first operation that references its ``bulkId``; ``bulkId:<id>`` (a whole
+  value in ``data``, or a segment of ``path``) replaced by the created id; a reference that cannot
+  be resolved (a cycle, a failed POST) gets 409; ``failOnErrors`` honoured (the operations not run
+  are ``skipped``); 413 above ``max_operations`` operations or the payload size limit.
 
 Every operation gives one result: the fields of :class:`~scim_processor.pipeline.PayloadResult`
 plus ``method``, ``path``, ``bulkId`` and ``httpStatus`` (what the operation would get over HTTP:
@@ -24,10 +25,12 @@ In a dry run an operation is only checked for form (nothing is read or written).
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+from scim2_models import BulkOperation, Resource, SCIMException, User
+from scim2_server.bulk import BulkPlan, BulkStep
 
 from ..errors import (
     InvalidSyntaxError,
@@ -36,9 +39,11 @@ from ..errors import (
     NotSupportedError,
     PayloadTooLargeError,
     ScimError,
+    scim_error,
 )
 from ..pipeline import PayloadResult, ResultStatus
 from ..scim.context import member
+from ..stages.prepare import check_size
 from ..stages.read import Payload
 from .dialects import STRICT, Dialect
 from .patch import PATCH_OP_URN, operations_of
@@ -145,7 +150,8 @@ class OperationRunner:
             if kind == "resource":
                 # One pipeline run per stretch of consecutive resources (one worker pool, streamed);
                 # it ends where an operation must be applied after what came before it.
-                yield from self.processor.iter_process(stream.take_while(_is_resource), dry_run=dry_run, on_result=on_result)
+                resources = stream.take_while(_is_resource)
+                yield from self.processor.iter_resources(resources, dry_run=dry_run, on_result=on_result, dialect=self.store.dialect)
                 continue
             next(stream)
             for result in self._operation(kind, payload, dry_run):
@@ -156,7 +162,7 @@ class OperationRunner:
     def _operation(self, kind: str, payload: Payload, dry_run: bool) -> list[OperationResult]:
         document = payload.document
         try:
-            self._check_size(payload)
+            check_size(document, payload.size, self.processor.settings.max_payload_bytes)
         except ScimError as error:
             return [OperationResult(payload.source, ResultStatus.REJECTED, error=error, http_status=error.status)]
         if kind == "bulk":
@@ -175,14 +181,6 @@ class OperationRunner:
             body = member(document, "data")
         version = member(document, "version")
         return [self.execute(payload.source, method, path, body, version, dry_run=dry_run)]
-
-    def _check_size(self, payload: Payload) -> None:
-        size = payload.size
-        if size is None:
-            size = len(json.dumps(payload.document, default=str).encode("utf-8", "surrogatepass"))
-        if size > self.processor.settings.max_payload_bytes:
-            limit = self.processor.settings.max_payload_bytes
-            raise PayloadTooLargeError(f"the request is {size} bytes; maxPayloadSize is {limit} bytes (RFC 7644 §3.7.4)")
 
     # ------------------------------------------------------------------ one operation
     def resolve_path(self, path: Any) -> tuple[str, str | None]:
@@ -274,39 +272,16 @@ class OperationRunner:
                 raise InvalidValueError("'failOnErrors' must be a positive integer (RFC 7644 §3.7)", "failOnErrors")
         except ScimError as error:
             return [OperationResult(source, ResultStatus.REJECTED, error=error, http_status=error.status)]
+        plan = BulkPlan([_bulk_operation(op) for op in operations], fail_on_errors)
         results: dict[int, OperationResult] = {}
-        created: dict[str, str] = {}
-        waiting = list(range(len(operations)))
-        errors = 0
-        progressed = True
-        while waiting and progressed:
-            progressed = False
-            for index in list(waiting):
-                op = operations[index]
-                refs = _op_refs(op)
-                if refs - set(created) and any(_defines(operations[i]) in refs for i in waiting if i != index):
-                    continue  # waits for the operation that creates what it references
-                waiting.remove(index)
-                progressed = True
-                results[index] = self._bulk_operation(f"{source}:{index + 1}", op, created, dry_run)
-                if not results[index].accepted:
-                    errors += 1
-                if fail_on_errors is not None and errors >= fail_on_errors:
-                    for rest in waiting:
-                        results[rest] = self._skipped(f"{source}:{rest + 1}", operations[rest])
-                    waiting = []
-                    break
-        for index in waiting:  # a cycle: none of them can be resolved
-            op = operations[index]
-            bulk_id = member(op, "bulkId")
-            cycle = BulkConflictError(
-                f"bulkId references {sorted(_op_refs(op))} cannot be resolved: a circular reference (RFC 7644 §3.7.1)"
-            )
-            results[index] = OperationResult(
-                f"{source}:{index + 1}", ResultStatus.REJECTED, error=cycle, method=_text(member(op, "method")),
-                path=_text(member(op, "path")), bulk_id=bulk_id if isinstance(bulk_id, str) else None, http_status=409,
-            )  # fmt: skip
-        return [results[i] for i in range(len(operations))]
+        for step in plan:  # scim2-server's order: a POST before the first operation that references its bulkId
+            result = self._bulk_step(f"{source}:{step.index + 1}", plan, step, dry_run)
+            results[step.index] = result
+            plan.record(step, {"status": result.http_status or 500, "bulk_id": result.bulk_id}, _created(result))
+        return [
+            results[index] if index in results else self._skipped(f"{source}:{index + 1}", op)  # failOnErrors reached
+            for index, op in enumerate(operations)
+        ]
 
     def _skipped(self, source: str, op: Mapping[str, Any]) -> OperationResult:
         """An operation not run because ``failOnErrors`` was reached (RFC 7644 §3.7.3)."""
@@ -319,22 +294,51 @@ class OperationRunner:
         result.warnings.append("not run: failOnErrors reached (RFC 7644 §3.7.3)")
         return result
 
-    def _bulk_operation(self, source: str, op: Mapping[str, Any], created: dict[str, str], dry_run: bool) -> OperationResult:
-        method, path, bulk_id = member(op, "method"), member(op, "path"), member(op, "bulkId")
-        data, version = member(op, "data"), member(op, "version")
-        bulk_id = bulk_id if isinstance(bulk_id, str) else None
+    def _bulk_step(self, source: str, plan: BulkPlan, step: BulkStep, dry_run: bool) -> OperationResult:
+        """One Bulk operation: its ``bulkId:`` references resolved by the plan (RFC 7644 §3.7.2), then run as a request."""
+        operation = plan.operation(step)
+        method, bulk_id = _text(operation.method), _text(operation.bulk_id)
         try:
-            if isinstance(method, str) and method.upper() == "POST" and not bulk_id:
+            if method is not None and method.upper() == "POST" and not bulk_id:
                 raise InvalidSyntaxError("a Bulk POST operation needs a 'bulkId' (RFC 7644 §3.7)", "bulkId")
-            path = _resolve_refs(path, created)
-            data = _resolve_refs(data, created)
+            resolved = plan.resolve(step)
         except ScimError as error:
-            return OperationResult(source, ResultStatus.REJECTED, error=error, method=_text(method), path=_text(path), bulk_id=bulk_id,
+            return OperationResult(source, ResultStatus.REJECTED, error=error, method=method, path=_text(operation.path), bulk_id=bulk_id,
                                    http_status=error.status)  # fmt: skip
-        result = self.execute(source, method, path, data, version, dry_run=dry_run, bulk_id=bulk_id)
-        if result.accepted and bulk_id and result.method == "POST":
-            created[bulk_id] = result.resource["id"] if result.resource else f"<dry run {bulk_id}>"
-        return result
+        except SCIMException as error:  # scim2-server's: 409 unresolvable reference (a cycle, a failed POST), 400 repeated bulkId
+            refused = _bulk_error(error)
+            return OperationResult(source, ResultStatus.REJECTED, error=refused, method=method, path=_text(operation.path), bulk_id=bulk_id,
+                                   http_status=refused.status)  # fmt: skip
+        return self.execute(source, method, resolved.path, resolved.data, resolved.version, dry_run=dry_run, bulk_id=bulk_id)
+
+
+def _bulk_operation(op: Mapping[str, Any]) -> BulkOperation[Resource[Any]]:
+    """One operation of a BulkRequest as scim2-server's plan reads it; ``data`` stays the JSON the client sent (the store checks it)."""
+    method, path = member(op, "method"), member(op, "path")
+    verb: Any = method.upper() if isinstance(method, str) else method  # execute() refuses a bad one, naming it
+    model = BulkOperation[User[Any]].model_construct(  # the type parameter only: data is not validated here
+        method=verb,
+        bulk_id=member(op, "bulkId"),
+        path=path if isinstance(path, str) else None,
+        data=member(op, "data"),
+        version=member(op, "version"),
+    )
+    return cast(BulkOperation[Resource[Any]], model)
+
+
+def _created(result: OperationResult) -> Resource[Any] | None:
+    """What a Bulk POST created, for the plan's ``bulkId:`` substitution (an id stand-in in a dry run)."""
+    if not result.accepted or result.method != "POST":
+        return None
+    created = result.resource["id"] if result.resource else f"<dry run {result.bulk_id}>"
+    return Resource.model_construct(id=created)
+
+
+def _bulk_error(error: SCIMException) -> ScimError:
+    detail = f"{error.detail or error} (RFC 7644 §3.7.2)"
+    if error.status == 409:
+        return BulkConflictError(detail)
+    return scim_error(error.status, error.scim_type or None, detail)
 
 
 def _is_resource(payload: Payload) -> bool:
@@ -369,47 +373,6 @@ class _Lookahead(Iterator[Payload]):
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _bulk_refs(value: Any) -> set[str]:
-    """The bulkIds that ``bulkId:<id>`` strings anywhere in ``value`` refer to."""
-    if isinstance(value, str):
-        return {value.split("bulkId:", 1)[1].split("/")[0]} if "bulkId:" in value else set()
-    if isinstance(value, Mapping):
-        return set().union(set(), *(_bulk_refs(item) for item in value.values()))
-    if isinstance(value, list):
-        return set().union(set(), *(_bulk_refs(item) for item in value))
-    return set()
-
-
-def _op_refs(op: Mapping[str, Any]) -> set[str]:
-    """The bulkIds a Bulk operation's ``path`` and ``data`` refer to."""
-    return _bulk_refs(member(op, "path")) | _bulk_refs(member(op, "data"))
-
-
-def _defines(op: Mapping[str, Any]) -> str | None:
-    bulk_id = member(op, "bulkId")
-    method = member(op, "method")
-    return bulk_id if isinstance(bulk_id, str) and isinstance(method, str) and method.upper() == "POST" else None
-
-
-def _resolve_refs(value: Any, created: Mapping[str, str]) -> Any:
-    """``value`` with every ``bulkId:<id>`` replaced by the id the POST with that bulkId created (RFC 7644 §3.7.2).
-
-    Raises:
-        BulkConflictError: 409 when a referenced bulkId created no resource (it failed, or does not exist).
-    """
-    if isinstance(value, str) and "bulkId:" in value:
-        head, _, tail = value.partition("bulkId:")
-        ref, slash, rest = tail.partition("/")
-        if ref not in created:
-            raise BulkConflictError(f"bulkId:{ref} names no resource created in this request (RFC 7644 §3.7.2)")
-        return head + created[ref] + slash + rest
-    if isinstance(value, Mapping):
-        return {key: _resolve_refs(item, created) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_resolve_refs(item, created) for item in value]
-    return value
 
 
 __all__ = ["BULK_MAX_OPERATIONS", "BULK_REQUEST_URN", "OperationResult", "OperationRunner", "kind_of"]

@@ -14,23 +14,21 @@ to a resource, all or nothing (``PatchOp[Model].patch``). What it leaves to the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 from scim2_models import Context, PatchOp, Resource, SCIMException
+from scim2_models.path import CompareOperator, Comparison, FilterNode, LogicalExpr, LogicalOperator, Path
 
-from ..errors import InvalidSyntaxError, InvalidValueError, MutabilityError, ScimError, scim_error
+from ..errors import InvalidSyntaxError, InvalidValueError, MutabilityError, ScimError, UsageError, scim_error
 from ..mapping.rule import ReferenceMapping, ResourceMapping
 from ..scim import AttributeDefinition, GroundingContext
 from .dialects import Dialect
 
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _OPS = ("add", "remove", "replace")
-# `members[value eq "id"]`, `members[value eq "a" or value eq "b"]` (what Okta and Entra send).
-_VALUE_EQ = re.compile(r'^\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
 
 
 @dataclass
@@ -96,12 +94,12 @@ def member_edits(operations: list[dict[str, Any]], mapping: ResourceMapping, dia
     edits: MemberEdits | None = None
     for operation in operations:
         path, value = operation.get("path"), operation.get("value")
-        name, filt = _split_path(path) if isinstance(path, str) else (None, None)
+        schema, name, filt = _split_path(path) if isinstance(path, str) else (None, None, None)
         if name is None and operation["op"] == "add" and isinstance(value, Mapping) and len(value) == 1:
             (key, value), = value.items()
             name = str(key)
         ref = references.get((name or "").lower())
-        if ref is None or (edits is not None and edits.reference is not ref):
+        if ref is None or (edits is not None and edits.reference is not ref) or (schema and schema.lower() != ref.schema.lower()):
             return None
         edits = edits or MemberEdits(ref)
         if operation["op"] == "add" and filt is None:
@@ -134,22 +132,44 @@ def _member_value(item: Any, ref: ReferenceMapping) -> tuple[str, str]:
     return value, ref.targets[0]  # no type (Okta): the first referenceType, as mapping rule 4 says
 
 
-def _split_path(path: str) -> tuple[str | None, str | None]:
-    """``members[value eq "x"]`` → ``("members", 'value eq "x"')``; ``members`` → ``("members", None)``; else ``(None, None)``."""
-    match = re.fullmatch(r"\s*([A-Za-z][\w$-]*)\s*(?:\[(.*)\])?\s*", path, re.DOTALL)
-    if not match:
-        return None, None
-    return match.group(1), match.group(2)
+def _parse(path: str) -> Path[Any] | None:
+    """``path`` parsed by scim2-models (RFC 7644 §3.10 ``PATH``); None if it is not one (scim2-models reports it later)."""
+    try:
+        return Path(path)
+    except SCIMException:
+        return None
 
 
-def _filter_ids(filt: str) -> list[str] | None:
-    ids = []
-    for part in re.split(r"\s+or\s+", filt, flags=re.IGNORECASE):
-        found = _VALUE_EQ.match(part)
-        if not found:
-            return None
-        ids.append(found.group(1).replace('\\"', '"').replace("\\\\", "\\"))
-    return ids
+def _split_path(path: str) -> tuple[str | None, str | None, FilterNode | None]:
+    """``members[value eq "x"]`` → ``(None, "members", <filter>)``; ``…:Group:members`` → ``("…:Group", "members", None)``.
+
+    Anything but one top-level attribute (a sub-attribute, not a path at all) gives ``(None, None, None)``.
+    """
+    parsed = _parse(path)
+    if parsed is None or len(parsed.parts) != 1:
+        return None, None, None
+    return parsed.schema, parsed.parts[0], parsed.value_filter
+
+
+def _filter_ids(filt: FilterNode) -> list[str] | None:
+    """The ids of ``value eq "a"`` (also joined with ``or``); None for any other filter."""
+    if isinstance(filt, LogicalExpr) and filt.op == LogicalOperator.or_:
+        ids: list[str] = []
+        for term in filt.terms:
+            found = _filter_ids(term)
+            if found is None:
+                return None
+            ids.extend(found)
+        return ids
+    if (
+        isinstance(filt, Comparison)
+        and filt.op == CompareOperator.eq
+        and filt.attr_path.attr.lower() == "value"
+        and filt.attr_path.sub_attr is None
+        and isinstance(filt.value, str)
+    ):
+        return [filt.value]
+    return None
 
 
 def apply_patch(
@@ -180,13 +200,14 @@ def apply_patch(
     prepared = [_prepare_operation(op, stored, context, dialect, warnings) for op in operations]
     prepared = [op for op in prepared if op is not None]
     resource_id = stored["id"]
+    policy = dialect.policy()  # in the message's validation as in its application: a mixed PatchOp keeps every tolerance
     try:
         instance = model.model_validate({k: v for k, v in stored.items() if k != "meta"})
         if prepared:
             message = PatchOp[model].model_validate(  # type: ignore[valid-type]
-                {"schemas": [PATCH_OP_URN], "Operations": prepared}, scim_ctx=Context.RESOURCE_PATCH_REQUEST
+                {"schemas": [PATCH_OP_URN], "Operations": prepared}, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=policy
             )
-            message.patch(instance, scim_policy=dialect.policy())
+            message.patch(instance, scim_policy=policy)
         patched = instance.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
     except ValidationError as error:
         first = error.errors()[0]
@@ -210,13 +231,15 @@ def _hint(message: str, dialect: Dialect) -> str:
         return "; the 'entra' dialect reads a remove with a value as a filter on those values"
     if ("path filter" in lowered or "no target" in lowered or "unmatched" in lowered) and not dialect.unmatched_filter_creates:
         return "; the 'entra' dialect creates the entry an unmatched eq filter names"
+    if "read-only" in lowered and "display" in lowered and not dialect.read_only_sub_values_ignored:
+        return "; the 'okta' dialect ignores readOnly sub-attributes such as members[].display in PATCH values"
     return ""
 
 
 def _from_type(scim_type: str, detail: str) -> ScimError:
     try:
         return scim_error(400, scim_type, detail)
-    except ValueError:
+    except UsageError:
         return InvalidValueError(detail)
 
 
@@ -240,31 +263,35 @@ def _prepare_operation(
         if not value:
             return None
         value = dialect.prepare_resource(value, context, warnings)
+        for key, item in list(value.items()):
+            found, urn = _path_attribute(key, context) if isinstance(key, str) and ":" not in key else (None, None)
+            if found is not None:
+                value[key] = dialect.patch_value(item, found, urn, warnings)
         return {**operation, "value": value}
     if isinstance(path, str) and path.strip().lower() == "id":
         raise MutabilityError("id is readOnly (RFC 7643 §3.1, RFC 7644 §3.5.2)", "id")
     attribute, urn = _path_attribute(path, context) if isinstance(path, str) else (None, None)
     if attribute is not None and "value" in operation:
-        return {**operation, "value": dialect.value(value, attribute, [attribute.name], urn)}
+        value = dialect.value(value, attribute, [attribute.name], urn)
+        return {**operation, "value": dialect.patch_value(value, attribute, urn, warnings)}
     return operation
 
 
 def _path_attribute(path: str, context: GroundingContext) -> tuple[AttributeDefinition | None, str | None]:
     """The attribute a PATCH path's value is of (``active``, ``name.givenName``, ``emails[...].value``, ``urn:…:manager``)."""
-    urn = None
-    text = path.strip()
-    lowered = text.lower()
-    schema = context.core
-    for extension in context.extensions:
-        if lowered.startswith(extension.id.lower() + ":"):
-            schema, urn, text = extension, extension.id, text[len(extension.id) + 1 :]
-            break
-    text = re.sub(r"\[.*\]", "", text, flags=re.DOTALL)
-    parts = text.split(".")
-    attribute = schema.attribute(parts[0])
-    if attribute is None or len(parts) == 1:
+    parsed = _parse(path)
+    if parsed is None or not parsed.parts:
+        return None, None
+    schema, urn = context.core, None
+    if parsed.schema and parsed.schema.lower() != context.core.id.lower():
+        extension = context.extension(parsed.schema)
+        if extension is None:
+            return None, None
+        schema, urn = extension, extension.id
+    attribute = schema.attribute(parsed.parts[0])
+    if attribute is None or len(parsed.parts) == 1:
         return attribute, urn
-    return attribute.sub_attribute(parts[1]), urn
+    return attribute.sub_attribute(parsed.parts[1]), urn
 
 
 def _member(mapping: Mapping[str, Any], name: str) -> Any:

@@ -11,19 +11,14 @@ and the edit.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from neo4j.exceptions import ClientError, DatabaseError
-
 from ..errors import (
     InvalidSyntaxError,
     NotFoundError,
-    PayloadTooLargeError,
     PreconditionFailedError,
-    ScimError,
     UniquenessError,
 )
 from ..graph import Statement
@@ -33,9 +28,10 @@ from ..mapping.readback import read_query, to_scim
 from ..mapping.rows import content_version, now_text
 from ..scim import GroundingContext
 from ..scim.context import member
-from ..stages.apply import GraphWriter, PendingWrite, _scim_error
+from ..stages.apply import GraphWriter, PendingWrite
+from ..stages.prepare import Prepared, Preparer
 from .dialects import STRICT, Dialect
-from .identity import drop_client_id, holders, is_derived_id, key_error, key_property, key_value, merge_error
+from .identity import drop_client_id, holders, identity_conflicts, key_property
 from .patch import MemberEdits, apply_patch, member_edits, operations_of
 
 if TYPE_CHECKING:
@@ -69,6 +65,7 @@ class ResourceStore:
         self.warnings: list[str] = []
         self.statements: list[Statement] = []
         self._compiled: CompiledSchema | None = None
+        self._preparer: Preparer | None = None
 
     # ------------------------------------------------------------------ helpers
     def compiled(self) -> CompiledSchema:
@@ -77,16 +74,21 @@ class ResourceStore:
             self._compiled = self.processor.compiled()
         return self._compiled
 
+    def preparer(self) -> Preparer:
+        """The one prepare step with this store's dialect (dialect, generation, the SCIM gate, Cypher and guard)."""
+        if self._preparer is None:
+            self._preparer = self.processor.preparer(self.compiled(), self.dialect)
+        return self._preparer
+
     def context(self, resource_type: str) -> GroundingContext:
         """The grounding context of ``resource_type`` with every extension declared.
 
         Raises:
             NotFoundError: 404, no such resource type.
         """
-        context = self.compiled().contexts.get(resource_type)
-        if context is None:
+        if resource_type not in self.compiled().contexts:
             raise NotFoundError(f"no resource type {resource_type!r} (known: {', '.join(self.compiled().contexts)})")
-        return context.model_copy(update={"declared": tuple(ext.id for ext in context.extensions)})
+        return self.preparer().context(resource_type)
 
     def _head(self, resource_type: str, resource_id: str) -> dict[str, Any] | None:
         found = holders(self.processor.connection, self.compiled(), resource_type, ids=[resource_id])
@@ -102,45 +104,38 @@ class ResourceStore:
             )
         return head
 
-    def _generate(self, resource_type: str, body: Mapping[str, Any], *, resource_id: str | None) -> dict[str, Any]:
+    def _prepare(self, resource_type: str, body: Mapping[str, Any], *, resource_id: str | None) -> Prepared:
+        """The one prepare step (:class:`~scim_processor.stages.prepare.Preparer`) on a request body."""
         if not isinstance(body, Mapping):
             raise InvalidSyntaxError("the request body must be a JSON object (a SCIM resource)")
-        base = self.context(resource_type)
-        prepared = self.dialect.prepare_resource(body, base, self.warnings)
-        if resource_id is not None:
-            for key in [k for k in prepared if isinstance(k, str) and k.lower() == "id"]:
-                if prepared.pop(key) != resource_id:
-                    self.warnings.append(f"id in the body ignored: the path names {resource_id} (RFC 7644 §3.5.1)")
-            prepared["id"] = resource_id
-        limit = self.processor.settings.max_payload_bytes
-        size = len(json.dumps(prepared, default=str).encode("utf-8", "surrogatepass"))
-        if size > limit:
-            raise PayloadTooLargeError(f"the resource is {size} bytes; the limit is {limit} bytes")
-        context = self.compiled().resolve(prepared)
-        if context.resource_type.name != resource_type:
-            raise InvalidSyntaxError(
-                f"the body is a {context.resource_type.name} (its schemas) but the path names {resource_type}", "schemas"
-            )
-        generation = self.processor.generator.generate(prepared, context)
-        self.processor.validator.validate(generation.resource, context)
-        self.warnings.extend(generation.warnings)
-        return generation.resource
+        self.context(resource_type)  # 404 for an unknown type
+        prepared = self.preparer().prepare(body, resource_type=resource_type, resource_id=resource_id)
+        self.warnings.extend(prepared.warnings)
+        return prepared
 
-    def _check_key_free(self, resource_type: str, resource: Mapping[str, Any]) -> None:
-        key = key_property(self.compiled(), resource_type)
-        value = key_value(resource, key) if key else None
-        if key is None or value is None:
-            return
-        for holder in holders(self.processor.connection, self.compiled(), resource_type, keys=[value]):
-            if holder["id"] != resource["id"]:
-                raise key_error(resource_type, resource, holder, key)
+    def _check_identity(self, prepared: Prepared) -> None:
+        """The one identity check (:func:`~scim_processor.operations.identity.identity_conflicts`), for one resource.
 
-    def _write(self, resource_type: str, resource: Mapping[str, Any]) -> None:
-        compiled = self.compiled()
-        writer = GraphWriter(self.processor.connection, compiled.guard, self.processor.settings.batch_size)
-        statements = compiled.statements(resource_type, resource)
-        self.statements = statements
-        report = writer.write([PendingWrite(0, statement) for statement in statements])
+        Raises:
+            UniquenessError: 409, the derived id is held by another resource, or the normalised key is.
+        """
+        batch = [(0, prepared.resource_type, prepared.resource)]
+        conflict = identity_conflicts(self.processor.connection, self.compiled(), batch).get(0)
+        if conflict is not None:
+            raise conflict
+
+    def _writer(self) -> GraphWriter:
+        return GraphWriter(self.processor.connection, self.compiled().guard, self.processor.settings.batch_size)
+
+    def _store(self, prepared: Prepared) -> None:
+        """The identity check, then the writer."""
+        self._check_identity(prepared)
+        self._write(prepared)
+
+    def _write(self, prepared: Prepared) -> None:
+        """The one writer (:class:`~scim_processor.stages.apply.GraphWriter`) on one prepared resource."""
+        self.statements = prepared.statements
+        report = self._writer().write([PendingWrite(0, statement) for statement in prepared.statements])
         if report.failures:
             raise report.failures[0]
 
@@ -201,16 +196,15 @@ class ResourceStore:
             external = member(body, "externalId")
             claimed = isinstance(external, str) and bool(external)
             assigned = str(uuid.uuid4()) if self.fresh_ids and not claimed else None
-        resource = self._generate(resource_type, body, resource_id=assigned)
+        prepared = self._prepare(resource_type, body, resource_id=assigned)
+        resource = prepared.resource
+        self._check_identity(prepared)
         head = self._head(resource_type, resource["id"])
         if head is not None:
             key = key_property(self.compiled(), resource_type)
-            if key is not None and is_derived_id(resource, self.context(resource_type)) and head.get("key") != key_value(resource, key):
-                raise merge_error(resource_type, resource, head, key)
             held = f" with {key.path[0]} {head['name']!r}" if key is not None and head.get("name") else ""
             raise UniquenessError(f"{resource_type} {resource['id']}{held} already exists (POST creates; RFC 7644 §3.3)", "id")
-        self._check_key_free(resource_type, resource)
-        self._write(resource_type, resource)
+        self._write(prepared)
         return self.get(resource_type, resource["id"])
 
     def replace(
@@ -242,9 +236,7 @@ class ResourceStore:
             )
         if head is not None:
             self._existing(resource_type, id, expected_version)
-        resource = self._generate(resource_type, body, resource_id=id)
-        self._check_key_free(resource_type, resource)
-        self._write(resource_type, resource)
+        self._store(self._prepare(resource_type, body, resource_id=id))
         return self.get(resource_type, id)
 
     def patch(
@@ -271,9 +263,7 @@ class ResourceStore:
         stored = self.get(resource_type, id)
         context = self.context(resource_type)
         patched = apply_patch(stored, operations, context, self.processor.validator.model(context), self.dialect, self.warnings)
-        resource = self._generate(resource_type, patched, resource_id=id)
-        self._check_key_free(resource_type, resource)
-        self._write(resource_type, resource)
+        self._store(self._prepare(resource_type, patched, resource_id=id))
         return self.get(resource_type, id)
 
     def delete(self, resource_type: str, id: str, *, expected_version: str | None = None) -> None:  # noqa: A002
@@ -328,15 +318,7 @@ class ResourceStore:
 
     def _run(self, statements: list[Statement]) -> None:
         self.statements = statements
-        guard = self.compiled().guard
-        for statement in statements:
-            guard.require(statement.query, parameters=set(statement.parameters))
-        try:
-            self.processor.connection.write(statements)
-        except ScimError:
-            raise
-        except (ClientError, DatabaseError) as error:  # the server's refusal (a constraint), as the writer reports it
-            raise _scim_error(error) from None
+        self._writer().execute(statements)
 
 
 __all__ = ["ResourceStore", "same_version"]

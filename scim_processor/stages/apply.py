@@ -15,8 +15,9 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from neo4j.exceptions import (
     ClientError,
@@ -132,8 +133,31 @@ class GraphWriter:
         if chunk:
             yield chunk
 
+    def execute(self, statements: Sequence[Statement]) -> None:
+        """Runs ``statements`` in order in one write transaction, each checked by the guard first.
+
+        For writes that are not upserts of whole resources (a DELETE, a PATCH that only adds or
+        removes members): the same conflict retry and the same translation of a refusal as :meth:`write`.
+
+        Raises:
+            scim_processor.errors.ScimError: the server refused (409 ``uniqueness`` for a constraint, else 400).
+            GraphError: the server is unreachable or failed.
+            scim_processor.errors.CypherRejectedError: a statement did not pass the guard.
+        """
+        for statement in statements:
+            self.guard.require(statement.query, parameters=set(statement.parameters))
+        try:
+            self._transact([(statement.query, statement.parameters) for statement in statements])
+        except _REFUSED as error:
+            raise _scim_error(error) from None
+
     def _send(self, query: str, rows: list[dict[str, object]]) -> set[object]:
-        """Runs ``query`` on ``rows`` in one transaction; the ids it reports written.
+        """Runs ``query`` on ``rows`` in one transaction; the ids it reports written."""
+        records = self._transact([(query, {"rows": rows})])[0]
+        return {value for record in records for value in record.get("written") or ()}
+
+    def _transact(self, statements: list[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
+        """Runs ``statements`` in one transaction: the one place of the conflict retry.
 
         A uniqueness conflict is retried ``conflict_retries`` times after a short random pause:
         another writer may have created the same node (a MERGE by ``id`` of a shared group or
@@ -143,23 +167,22 @@ class GraphWriter:
         """
         for attempt in range(self.conflict_retries + 1):
             try:
-                return self._send_once(query, rows)
+                return self._transact_once(statements)
             except _REFUSED as error:
                 if attempt == self.conflict_retries or not _is_conflict(error):
                     raise
                 time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # noqa: S311 (jitter, not security)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send_once(self, query: str, rows: list[dict[str, object]]) -> set[object]:
+    def _transact_once(self, statements: list[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
         try:
-            records = self.connection.write([(query, {"rows": rows})])[0]
+            return self.connection.write(statements)
         except (ServiceUnavailable, SessionExpired) as error:
             raise GraphError(f"the graph server went away: {error}") from error
         except _REFUSED:
             raise
         except Neo4jError as error:
             raise GraphError(f"the graph server failed: {error}") from error
-        return {value for record in records for value in record.get("written") or ()}
 
 
 # ArcadeDB: "Duplicated key [x] found on index 'User[userName]'"; Neo4j: "... with label `User` and property `userName` = 'x'".
@@ -174,6 +197,7 @@ def _is_conflict(error: Exception) -> bool:
 
 
 def _scim_error(error: Exception) -> ScimError:
+    """The one translation of a driver refusal into a SCIM error (409 ``uniqueness`` for a constraint, else 400)."""
     message = getattr(error, "message", None) or str(error)
     if _is_conflict(error):
         found = _INDEX.search(message)

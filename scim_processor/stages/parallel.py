@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from ..errors import UsageError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -87,10 +89,10 @@ def ordered_map(
         ``function(item)`` for every item, in the order of ``items``.
 
     Raises:
-        ValueError: ``chunk_size`` or ``window`` below 1, ``workers`` below 0.
+        UsageError: ``chunk_size`` or ``window`` below 1, ``workers`` below 0.
     """
     if chunk_size < 1 or workers < 0 or (window is not None and window < 1):
-        raise ValueError("chunk_size and window must be at least 1 and workers at least 0")
+        raise UsageError("chunk_size and window must be at least 1 and workers at least 0")
     count = workers or default_workers()
     iterator = iter(items)
     first = list(itertools.islice(iterator, chunk_size))

@@ -54,3 +54,18 @@ def test_a_bad_setting_is_one_line_and_exit_2(env, tmp_path: Path) -> None:
     run = cli("process", str(tmp_path), env={**env, "SCIM_PROCESSOR_BATCH_SIZE": "0"}, cwd=tmp_path)
     assert run.returncode == 2
     assert run.stderr.strip().count("\n") == 0 and "SCIM_PROCESSOR_BATCH_SIZE" in run.stderr
+
+
+def test_a_blank_required_string_in_a_file_is_rejected(env, tmp_path: Path) -> None:
+    source = tmp_path / "blank.jsonl"
+    source.write_text(
+        json.dumps({"schemas": [CORE], "userName": "   ", "externalId": "e-blank"}) + "\n"
+        + json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": " \t"}) + "\n"
+        + json.dumps({"method": "POST", "path": "/Users", "body": {"schemas": [CORE], "userName": " ", "externalId": "e2"}}) + "\n"
+    )  # fmt: skip
+    results_file = tmp_path / "results.jsonl"
+    run = cli("process", str(source), "-o", str(results_file), env=env, cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    results = [json.loads(line) for line in results_file.read_text().splitlines()]
+    assert [(r["status"], r["error"]["status"], r["error"]["scimType"]) for r in results] == [("rejected", "400", "invalidValue")] * 3
+    assert [r["error"]["detail"].split(" ")[0] for r in results] == ["userName", "displayName", "userName"]

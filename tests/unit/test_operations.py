@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from scim2_server.bulk import BulkPlan, resolve_operation
 
 from scim_processor import Settings
 from scim_processor.errors import InvalidSyntaxError, InvalidValueError, MutabilityError, ScimError
 from scim_processor.mapping import CompiledSchema
 from scim_processor.mapping.rows import content_version, graph_row
 from scim_processor.operations import ENTRA, OKTA, STRICT, dialect
-from scim_processor.operations.envelope import OperationRunner, _op_refs, _resolve_refs, kind_of
+from scim_processor.operations.envelope import OperationRunner, _bulk_operation, kind_of
 from scim_processor.operations.identity import drop_client_id, is_derived_id
 from scim_processor.operations.patch import apply_patch, member_edits, operations_of
 from scim_processor.operations.projection import project
@@ -196,13 +197,15 @@ def test_envelope_checks(runner: OperationRunner) -> None:
     assert status("PATCH", "/Users/1", {"schemas": [CORE]}) == 400
 
 
-def test_bulk_refs_are_resolved_in_path_and_data() -> None:
-    op = {"method": "PATCH", "path": "/Groups/bulkId:g", "data": {"Operations": [{"value": [{"value": "bulkId:u"}]}]}}
-    assert _op_refs(op) == {"g", "u"}
-    assert _resolve_refs(op["path"], {"g": "123"}) == "/Groups/123"
-    with pytest.raises(ScimError) as info:
-        _resolve_refs("bulkId:nope", {})
-    assert info.value.status == 409
+def test_bulk_refs_are_resolved_in_path_and_data_by_scim2_servers_plan(runner: OperationRunner) -> None:
+    op = {"method": "patch", "path": "/Groups/bulkId:g", "data": {"Operations": [{"value": [{"value": "bulkId:u"}]}]}}
+    model = _bulk_operation(op)
+    assert model.method == "PATCH" and BulkPlan.references(model) == ["g", "u"]
+    resolved = resolve_operation(model, {"g": "123", "u": "456"}.__getitem__)
+    assert resolved.path == "/Groups/123" and resolved.data == {"Operations": [{"value": [{"value": "456"}]}]}
+    unknown = {"method": "DELETE", "path": "/Users/bulkId:nope"}
+    [result] = runner.run([Payload("b.json", {"schemas": [BULK], "Operations": [unknown]})], dry_run=True)
+    assert result.status == "rejected" and result.http_status == 409 and "nope" in str(result.error)
 
 
 def test_bulk_order_forward_refs_cycles_and_limits(runner: OperationRunner) -> None:
