@@ -234,7 +234,7 @@ class ScimProcessor:
         """
         retriever = self._run_retriever(dry_run)
         compiled = retriever.compiled()
-        writer = GraphWriter(self.connection, compiled.guard, self.settings.batch_size)
+        writer = GraphWriter(self.connection, compiled, self.settings.batch_size)
         batch: list[PayloadResult] = []
         wrapped = (
             item if isinstance(item, Payload) else Payload(f"<payload {number}>", item)
@@ -323,6 +323,8 @@ class ScimProcessor:
                 batch[index].status, batch[index].error = "rejected", error
             for index in report.unchanged:
                 batch[index].status = "unchanged"
+            for index, sent in report.sent.items():  # the statements that ran (User.create, User.replace), none if unchanged
+                batch[index].cypher = sent
         for result in batch:
             if on_result:
                 on_result(result)

@@ -29,6 +29,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 from ..config import Settings
 from ..errors import GraphError
 from .embedded import READER_USERNAME, USERNAME, EmbeddedServer
+from .statement import Statement
 
 T = TypeVar("T")
 
@@ -215,8 +216,11 @@ class GraphConnection:
         if self.read_only:
             raise GraphError(f"this connection is read-only ({self.enforcement}); writes need a read-write connection")
 
-    def write(self, statements: Iterable[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
+    def write(self, statements: Iterable[tuple[str, Mapping[str, Any]] | Statement]) -> list[list[dict[str, Any]]]:
         """Runs the statements in order in ONE managed write transaction (all or nothing).
+
+        Args:
+            statements: ``(query, parameters)`` pairs or :class:`Statement` objects (their name is not sent).
 
         Returns:
             The rows of each statement, in order.
@@ -226,7 +230,7 @@ class GraphConnection:
             neo4j.exceptions.Neo4jError: the server refused a statement.
         """
         self._refuse_if_read_only()
-        batch = list(statements)
+        batch = [(statement[0], statement[1]) for statement in statements]
 
         def work(tx: neo4j.ManagedTransaction) -> list[list[dict[str, Any]]]:
             return [[record.data() for record in tx.run(query, dict(params))] for query, params in batch]

@@ -1,7 +1,8 @@
-"""The one Cypher statement type: query text plus parameters (values only ever travel as parameters)."""
+"""The one Cypher statement type: query text, parameters (values only ever travel as parameters) and a name."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, NamedTuple
 
 
@@ -11,11 +12,30 @@ class Statement(NamedTuple):
     Attributes:
         query: the Cypher text (labels, relationship types and property keys only; no values).
         parameters: parameter name → value.
+        name: what the statement does, ``<label>.<action>`` (``"User.create"``,
+            ``"User.replace"``, ``"Group.member_add"``); ``""`` if unnamed. Results files carry
+            it so that a line can say which statement applied the resource without the query text.
     """
 
     query: str
     parameters: dict[str, Any]
+    name: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        """``{"query": ..., "parameters": ...}``, as in the results file."""
-        return {"query": self.query, "parameters": self.parameters}
+    @property
+    def fingerprint(self) -> str:
+        """16 hex digits of the SHA-256 of the query text (UTF-8): which version of the statement ran."""
+        return hashlib.sha256(self.query.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+    def to_json(self, include_query: bool = True) -> dict[str, Any]:
+        """The statement as in the results file.
+
+        Args:
+            include_query: add the Cypher text and the parameters (``--include-cypher``).
+
+        Returns:
+            ``{"name", "fingerprint"}``, plus ``"query"`` and ``"parameters"`` when ``include_query``.
+        """
+        out: dict[str, Any] = {"name": self.name, "fingerprint": self.fingerprint}
+        if include_query:
+            out.update(query=self.query, parameters=self.parameters)
+        return out

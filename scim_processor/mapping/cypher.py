@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .rule import VERSION_KEY, ResourceMapping
+from .rule import SOURCE_KEY, VERSION_KEY, ResourceMapping
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -20,8 +20,98 @@ def ident(name: str) -> str:
     return name if _PLAIN.match(name) else "`" + name.replace("`", "``") + "`"
 
 
+def _property_sets(mapping: ResourceMapping, created: str) -> str:
+    """The ``SET`` items of every property key of the mapping from ``row`` (``created``: the ``meta_created`` expression)."""
+    sets = [f"n.{ident(p.key)} = row.{ident(p.key)}" for p in mapping.properties if p.key != "id" and p.derived != "server"]
+    sets += [
+        f"n.meta_created = {created}",
+        "n.meta_lastModified = row.meta_lastModified",
+        f"n.{ident(VERSION_KEY)} = row.{ident(VERSION_KEY)}",
+        f"n.{ident(SOURCE_KEY)} = row.{ident(SOURCE_KEY)}",
+    ]
+    return "SET " + ", ".join(sets)
+
+
+def _child_creates(mapping: ResourceMapping) -> list[str]:
+    lines = []
+    for child in mapping.children:
+        child_sets = ", ".join(f"c.{ident(p.key)} = item.{ident(p.key)}" for p in child.properties)
+        create = f"CREATE (n)-[:{ident(child.relationship_type)}]->(c:{ident(child.label)})"
+        lines.append(f"FOREACH (item IN row.{ident(child.attribute)} | {create} SET {child_sets})")
+    return lines
+
+
+def _reference_writes(mapping: ResourceMapping, verb: str) -> list[str]:
+    """One ``FOREACH`` per reference target label: the target node MERGEd by id (a placeholder if new), the relationship ``verb``-ed."""
+    lines = []
+    for ref in mapping.references:
+        for target in ref.targets:
+            edge = "(n)-[:{rel}]->(m)" if ref.outgoing else "(m)-[:{rel}]->(n)"
+            lines.append(
+                f"FOREACH (ref IN row.{ident(ref.row_key(target))} | "
+                f"MERGE (m:{ident(target)} {{id: ref}}) {verb} {edge.format(rel=ident(ref.relationship_type))})"
+            )
+    return lines
+
+
+def create_query(mapping: ResourceMapping) -> str:
+    """The create query of one resource type: ONE statement for a batch of resources not yet in the graph.
+
+    Shape: ``MERGE`` on ``id`` (a placeholder node created earlier as a reference target, rule 4,
+    is filled in; it has no child nodes and no relationships of its own), kept only where the node
+    has no ``meta_version``, then every property key set and the child nodes and reference
+    relationships created. No ``OPTIONAL MATCH`` and no collect-and-delete: a new node has no old
+    children. A row whose node turns out to be a full resource (another writer created it since
+    the batch's state was read) is not written and not in ``written``: the writer sends it again
+    through :func:`upsert_query`.
+
+    Returns:
+        The query text. Parameter ``rows``: rows of :func:`~scim_processor.mapping.rows.graph_row`
+        (reference ids listed once each). It returns one record, ``written``: the ids written.
+    """
+    label = ident(mapping.label)
+    lines = [
+        "UNWIND $rows AS row",
+        f"MERGE (n:{label} {{id: row.id}})",
+        f"WITH n, row WHERE n.{ident(VERSION_KEY)} IS NULL",
+        _property_sets(mapping, "row.meta_created"),
+        *_child_creates(mapping),
+        *_reference_writes(mapping, "CREATE"),
+        "RETURN collect(row.id) AS written",
+    ]
+    return "\n".join(lines)
+
+
+def state_query(mapping: ResourceMapping) -> str:
+    """The read of what the graph holds for a batch: ``id``, ``meta_version`` and ``meta_source`` of the nodes whose id is in ``$ids``.
+
+    A node created only as a reference target has a null ``version`` and ``source``.
+
+    Returns:
+        The query text (parameter ``ids``: a list of ids); rows ``{id, version, source}``.
+    """
+    return (
+        f"MATCH (n:{ident(mapping.label)}) WHERE n.id IN $ids "
+        f"RETURN n.id AS id, n.{ident(VERSION_KEY)} AS version, n.{ident(SOURCE_KEY)} AS source"
+    )
+
+
+def source_query(mapping: ResourceMapping) -> str:
+    """Records the source fingerprint of unchanged resources: ``meta_source`` set where ``meta_version`` is still the row's.
+
+    Returns:
+        The query text. Parameter ``rows``: maps with ``id``, ``meta_version`` and ``meta_source``.
+    """
+    version, source = ident(VERSION_KEY), ident(SOURCE_KEY)
+    return (
+        "UNWIND $rows AS row\n"
+        f"MATCH (n:{ident(mapping.label)} {{id: row.id}}) WHERE n.{version} = row.{version}\n"
+        f"SET n.{source} = row.{source}"
+    )
+
+
 def upsert_query(mapping: ResourceMapping) -> str:
-    """The create-or-replace query of one resource type: ONE statement for a whole batch of rows.
+    """The replace query of one resource type (create-or-replace): ONE statement for a whole batch of rows.
 
     Shape (a single ``UNWIND $rows``, no per-row subquery):
 
@@ -43,18 +133,12 @@ def upsert_query(mapping: ResourceMapping) -> str:
     """
     label = ident(mapping.label)
     version = ident(VERSION_KEY)
-    sets = [f"n.{ident(p.key)} = row.{ident(p.key)}" for p in mapping.properties if p.key != "id" and p.derived != "server"]
-    sets += [
-        "n.meta_created = coalesce(n.meta_created, row.meta_created)",
-        "n.meta_lastModified = row.meta_lastModified",
-        f"n.{version} = row.{version}",
-    ]
     lines = [
         "UNWIND $rows AS row",
         f"OPTIONAL MATCH (cur:{label} {{id: row.id}})",
         f"WITH row, cur WHERE cur IS NULL OR cur.{version} IS NULL OR cur.{version} <> row.{version}",
         f"MERGE (n:{label} {{id: row.id}})",
-        f"SET {', '.join(sets)}",
+        _property_sets(mapping, "coalesce(n.meta_created, row.meta_created)"),
         "WITH n, row",
     ]
     if mapping.children:
@@ -72,18 +156,8 @@ def upsert_query(mapping: ResourceMapping) -> str:
             "WITH n, row, collect(oldRef) AS oldRefs",
             "FOREACH (old IN oldRefs | DELETE old)",
         ]
-    for child in mapping.children:
-        child_sets = ", ".join(f"c.{ident(p.key)} = item.{ident(p.key)}" for p in child.properties)
-        create = f"CREATE (n)-[:{ident(child.relationship_type)}]->(c:{ident(child.label)})"
-        lines.append(f"FOREACH (item IN row.{ident(child.attribute)} | {create} SET {child_sets})")
-    for ref in mapping.references:
-        for target in ref.targets:
-            edge = "(n)-[:{rel}]->(m)" if ref.outgoing else "(m)-[:{rel}]->(n)"
-            merge_edge = edge.format(rel=ident(ref.relationship_type))
-            lines.append(
-                f"FOREACH (ref IN row.{ident(ref.row_key(target))} | "
-                f"MERGE (m:{ident(target)} {{id: ref}}) MERGE {merge_edge})"
-            )
+    lines += _child_creates(mapping)
+    lines += _reference_writes(mapping, "MERGE")
     lines.append("RETURN collect(row.id) AS written")
     return "\n".join(lines)
 

@@ -137,7 +137,7 @@ class ResourceStore:
 
     def _write(self, resource_type: str, resource: Mapping[str, Any]) -> None:
         compiled = self.compiled()
-        writer = GraphWriter(self.processor.connection, compiled.guard, self.processor.settings.batch_size)
+        writer = GraphWriter(self.processor.connection, compiled, self.processor.settings.batch_size)
         statements = compiled.statements(resource_type, resource)
         self.statements = statements
         report = writer.write([PendingWrite(0, statement) for statement in statements])

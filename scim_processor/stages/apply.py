@@ -1,12 +1,26 @@
-"""Stage 5, apply: accepted payloads written in batches, one managed write transaction per batch.
+"""Stage 5, apply: accepted payloads written in batches, each through the cheapest statement, one managed write transaction per batch.
 
-Rows of the same upsert query are merged into one ``UNWIND $rows`` statement of at most
-``batch_size`` rows, in which no resource id repeats. A batch is atomic. The upsert returns the ids it wrote; a row whose content
-fingerprint matched the graph's was not written and its payload is reported ``unchanged``. If the server refuses a batch (a uniqueness constraint,
-say), the batch is retried one payload per transaction so that only the offending payloads are
-rejected (409 uniqueness) and the rest are written; nothing half-written stays behind. A
-uniqueness refusal is first retried a few times: with concurrent writers (two ``process`` runs,
-or a cluster) it is usually another transaction's MERGE of the same key, gone on the next try. A value
+Rows of one resource type are merged into batches of at most ``batch_size`` rows in which no
+resource id repeats. For each batch the writer first reads what the graph holds for its ids,
+``(id, meta_version, meta_source)`` (one read per resource type, :func:`~scim_processor.mapping.cypher.state_query`),
+and then sends, in ONE transaction (a batch is atomic):
+
+- nothing for a row whose ``meta_version`` (content fingerprint) equals the stored one: its payload
+  is reported ``unchanged`` (only its ``meta_source`` is recorded if it came from another document);
+- the full replace (``<Label>.replace``) for the rows whose stored content differs;
+- the create (``<Label>.create``: no ``OPTIONAL MATCH``, no delete of old children) for the rows
+  whose id the graph does not hold, or holds only as a placeholder created as a reference target.
+
+Replaces go first: a rename frees a ``userName`` that a create in the same batch may take.
+A create row whose id another writer stored since the read is not written by the create; it is
+sent again through the replace (whose own version check makes it ``unchanged`` if the other
+writer stored the same content), so concurrent writers never duplicate a resource or its children.
+
+If the server refuses a batch (a uniqueness constraint, say), the batch is retried one payload per
+transaction so that only the offending payloads are rejected (409 uniqueness) and the rest are
+written; nothing half-written stays behind. A uniqueness refusal is first retried a few times:
+with concurrent writers (two ``process`` runs, or a cluster) it is usually another transaction's
+MERGE of the same key, gone on the next try. This module is the one place of that retry. A value
 the driver cannot send (it should never pass validation) rejects its payload the same way.
 """
 
@@ -17,6 +31,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from neo4j.exceptions import (
     ClientError,
@@ -29,14 +44,21 @@ from neo4j.exceptions import (
 
 from ..errors import GraphError, InvalidValueError, ScimError, UniquenessError
 from ..graph import GraphConnection, Statement
-from ..guard import CypherGuard
+from ..mapping.compiled import CompiledSchema, WritePlan
+from ..mapping.rule import SOURCE_KEY, VERSION_KEY
 
 _REFUSED = (ClientError, DatabaseError, TypeError, ValueError, OverflowError)  # the server's or the Bolt packer's
 
 
 @dataclass
 class PendingWrite:
-    """One accepted payload's statement, with its index in the run (to report failures)."""
+    """One accepted payload's statement, with its index in the run (to report failures).
+
+    Attributes:
+        index: the payload's index.
+        statement: its replace statement (:meth:`~scim_processor.mapping.CompiledSchema.statements`):
+            rows of :func:`~scim_processor.mapping.rows.graph_row`, each with ``id`` and ``meta_version``.
+    """
 
     index: int
     statement: Statement
@@ -50,40 +72,48 @@ class WriteReport:
         failures: the payloads the server refused, with their SCIM error.
         unchanged: the payloads whose resource was already in the graph with the same content
             (same ``meta_version``), so nothing was written for them.
+        sent: for every payload not refused, the statements that wrote it, each with that
+            payload's rows only and named (``User.create``, ``User.replace``); ``[]`` if unchanged.
     """
 
     failures: dict[int, ScimError] = field(default_factory=dict)
     unchanged: set[int] = field(default_factory=set)
+    sent: dict[int, list[Statement]] = field(default_factory=dict)
+
+
+_Rows = list[tuple[int, dict[str, Any]]]  # (payload index, row)
 
 
 class GraphWriter:
-    """Writes pending statements through the guard, in batches.
+    """Writes pending statements through the guard, in batches, each row through the cheapest statement.
 
     Args:
         connection: the graph.
-        guard: every merged statement is checked by it before it is sent.
+        compiled: the compiled schema: its :class:`~scim_processor.mapping.compiled.WritePlan`
+            per resource type, and its guard, which checks every statement before it is sent.
         batch_size: rows per transaction.
         conflict_retries: extra attempts of a transaction refused by a uniqueness constraint
             (concurrent writers, see :meth:`_send`).
     """
 
-    def __init__(self, connection: GraphConnection, guard: CypherGuard, batch_size: int = 500, conflict_retries: int = 3):
+    def __init__(self, connection: GraphConnection, compiled: CompiledSchema, batch_size: int = 500, conflict_retries: int = 3):
         self.connection = connection
-        self.guard = guard
+        self.compiled = compiled
+        self.guard = compiled.guard
         self.batch_size = batch_size
         self.conflict_retries = conflict_retries
+        self._plans = {plan.replace: plan for plan in compiled.plans.values()}
 
     def write(self, pending: Sequence[PendingWrite]) -> WriteReport:
-        """Writes ``pending`` in order of first appearance of each query.
-
-        Every statement's rows must carry ``id`` and the query must return ``written``, the ids
-        it wrote (the shape of :func:`~scim_processor.mapping.cypher.upsert_query`).
+        """Writes ``pending`` in order of first appearance of each resource type.
 
         Returns:
-            The refused payloads (with their SCIM error) and the unchanged ones, by index.
+            The refused payloads (with their SCIM error), the unchanged ones, and the statements
+            sent for each, by index.
 
         Raises:
             GraphError: the server is unreachable or failed (an infrastructure error).
+            ValueError: a statement is not the replace of a resource type of ``compiled``.
             scim_processor.errors.CypherRejectedError: a statement did not pass the guard.
         """
         groups: dict[str, list[PendingWrite]] = {}
@@ -91,31 +121,87 @@ class GraphWriter:
             groups.setdefault(item.statement.query, []).append(item)
         report = WriteReport()
         for query, items in groups.items():
-            self.guard.require(query, parameters={"rows"})
+            plan = self._plans.get(query)
+            if plan is None:
+                raise ValueError(f"not the replace statement of a resource type: {items[0].statement.name or query[:80]}")
+            self.guard.require(plan.state, read_only=True, parameters={"ids"})
+            for action in ("create", "replace", "source"):
+                self.guard.require(getattr(plan, action), parameters={"rows"})
             for chunk in self._chunks(items):
-                rows = [row for item in chunk for row in item.statement.parameters["rows"]]
-                try:
-                    written = self._send(query, rows)
-                except _REFUSED:
-                    written = set()
-                    for item in chunk:
-                        try:
-                            written |= self._send(query, item.statement.parameters["rows"])
-                        except _REFUSED as error:
-                            report.failures[item.index] = _scim_error(error)
-                for item in chunk:
-                    if item.index not in report.failures and not any(
-                        row.get("id") in written for row in item.statement.parameters["rows"]
-                    ):
-                        report.unchanged.add(item.index)
+                self._write_chunk(plan, chunk, report)
         return report
+
+    def _write_chunk(self, plan: WritePlan, chunk: list[PendingWrite], report: WriteReport) -> None:
+        """One batch: its state read, then one transaction (or one per payload if the server refuses it)."""
+        state = self._state(plan, [row["id"] for item in chunk for row in item.statement.parameters["rows"]])
+        try:
+            sent = self._apply(plan, chunk, state)
+        except _REFUSED:
+            sent = {}
+            for item in chunk:
+                try:
+                    sent.update(self._apply(plan, [item], state))
+                except _REFUSED as error:
+                    report.failures[item.index] = _scim_error(error)
+        for item in chunk:
+            if item.index in report.failures:
+                continue
+            report.sent[item.index] = sent.get(item.index, [])
+            if not report.sent[item.index]:
+                report.unchanged.add(item.index)
+
+    def _state(self, plan: WritePlan, ids: list[Any]) -> dict[Any, dict[str, Any]]:
+        """``id`` → ``{id, version, source}`` of the nodes the graph holds for ``ids``."""
+        try:
+            return {row["id"]: row for row in self.connection.read(plan.state, {"ids": ids})}
+        except (ServiceUnavailable, SessionExpired) as error:
+            raise GraphError(f"the graph server went away: {error}") from error
+        except Neo4jError as error:
+            raise GraphError(f"the graph server failed: {error}") from error
+
+    def _apply(self, plan: WritePlan, items: list[PendingWrite], state: dict[Any, dict[str, Any]]) -> dict[int, list[Statement]]:
+        """Sends the rows of ``items`` that differ from ``state`` in one transaction; the statements that wrote each payload.
+
+        Raises:
+            ClientError, DatabaseError, TypeError, ValueError, OverflowError: the server (or the
+                driver's packer) refused the transaction; nothing of it was written.
+        """
+        actions: dict[str, _Rows] = {"replace": [], "create": [], "source": []}
+        for item in items:
+            for row in item.statement.parameters["rows"]:
+                held = state.get(row["id"])
+                if held is None or held.get("version") is None:  # new, or a placeholder: nothing of its own to delete
+                    actions["create"].append((item.index, row))
+                elif held["version"] != row[VERSION_KEY]:
+                    actions["replace"].append((item.index, row))
+                elif row.get(SOURCE_KEY) and held.get("source") != row[SOURCE_KEY]:
+                    stamp = {"id": row["id"], VERSION_KEY: row[VERSION_KEY], SOURCE_KEY: row[SOURCE_KEY]}
+                    actions["source"].append((item.index, stamp))
+        order = [action for action, rows in actions.items() if rows]
+        if not order:
+            return {}
+        written = dict(zip(order, self._send([plan.statement(a, {"rows": [row for _, row in actions[a]]}) for a in order]), strict=True))
+        sent: dict[int, list[Statement]] = {}
+        for action in ("replace", "create"):
+            self._record(plan, action, actions[action], written.get(action, set()), sent)
+        late = [(index, row) for index, row in actions["create"] if row["id"] not in written.get("create", set())]
+        if late:  # stored by another writer since the state was read: replace (unchanged if it stored the same content)
+            (replaced,) = self._send([plan.statement("replace", {"rows": [row for _, row in late]})])
+            self._record(plan, "replace", late, replaced, sent)
+        return sent
+
+    @staticmethod
+    def _record(plan: WritePlan, action: str, rows: _Rows, written: set[Any], sent: dict[int, list[Statement]]) -> None:
+        for index, row in rows:
+            if row["id"] in written:
+                sent.setdefault(index, []).append(plan.statement(action, {"rows": [row]}))
 
     def _chunks(self, items: list[PendingWrite]) -> Iterator[list[PendingWrite]]:
         """Consecutive runs of at most ``batch_size`` rows in which no ``id`` repeats.
 
         A resource sent twice in one run (RFC 7643 §8.1 then §8.2, say) must end as the later
-        one: within one ``UNWIND`` both rows would be compared with the graph before either
-        is written, so a repeated id starts a new transaction.
+        one: within one batch both rows would be compared with the graph before either is
+        written, so a repeated id starts a new transaction.
         """
         chunk: list[PendingWrite] = []
         ids: set[object] = set()
@@ -132,8 +218,8 @@ class GraphWriter:
         if chunk:
             yield chunk
 
-    def _send(self, query: str, rows: list[dict[str, object]]) -> set[object]:
-        """Runs ``query`` on ``rows`` in one transaction; the ids it reports written.
+    def _send(self, statements: list[Statement]) -> list[set[Any]]:
+        """Runs ``statements`` in one transaction; the ids each reports ``written``.
 
         A uniqueness conflict is retried ``conflict_retries`` times after a short random pause:
         another writer may have created the same node (a MERGE by ``id`` of a shared group or
@@ -143,23 +229,23 @@ class GraphWriter:
         """
         for attempt in range(self.conflict_retries + 1):
             try:
-                return self._send_once(query, rows)
+                return self._send_once(statements)
             except _REFUSED as error:
                 if attempt == self.conflict_retries or not _is_conflict(error):
                     raise
                 time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # noqa: S311 (jitter, not security)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send_once(self, query: str, rows: list[dict[str, object]]) -> set[object]:
+    def _send_once(self, statements: list[Statement]) -> list[set[Any]]:
         try:
-            records = self.connection.write([(query, {"rows": rows})])[0]
+            results = self.connection.write(statements)
         except (ServiceUnavailable, SessionExpired) as error:
             raise GraphError(f"the graph server went away: {error}") from error
         except _REFUSED:
             raise
         except Neo4jError as error:
             raise GraphError(f"the graph server failed: {error}") from error
-        return {value for record in records for value in record.get("written") or ()}
+        return [{value for record in records for value in record.get("written") or ()} for records in results]
 
 
 # ArcadeDB: "Duplicated key [x] found on index 'User[userName]'"; Neo4j: "... with label `User` and property `userName` = 'x'".
