@@ -35,8 +35,8 @@ from .operations.identity import identity_conflicts
 from .resources import bundled_dir
 from .scim import GroundingContext, read_schema_dir
 from .stages.apply import GraphWriter, PendingWrite
+from .stages.changes import SourceScreen
 from .stages.generate import DeterministicGenerator, Generator
-from .stages.parallel import ordered_map
 from .stages.read import Payload, inspect_document
 from .stages.retrieve import FileRetriever, GraphRetriever, Retriever
 from .stages.validate import ScimValidator
@@ -243,7 +243,9 @@ class ScimProcessor:
         prepare = functools.partial(self._prepare, retriever=retriever, compiled=compiled)
         # Only the deterministic generator is known to be fork-safe (no open sockets, no threads).
         workers = self.settings.workers if type(self.generator) is DeterministicGenerator else 1
-        for result in ordered_map(prepare, wrapped, workers=workers):
+        # issue 15 §2: documents the graph already holds skip generation and validation (stages/changes.py).
+        screen = SourceScreen.for_run(self, compiled, dry_run=dry_run)
+        for result in screen.map(prepare, wrapped, workers=workers):
             batch.append(result)
             if len(batch) >= self.settings.batch_size:
                 yield from self._finish(batch, writer, dry_run, on_result, compiled)

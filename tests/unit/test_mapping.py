@@ -144,3 +144,21 @@ def test_the_graph_row_carries_the_version_of_everything_else(compiled) -> None:
     mapping = compiled.mappings["User"]
     row = graph_row({"id": "u1", "userName": "ada", "meta": {"version": "W/\"client\""}}, mapping, compiled.contexts["User"].core.id)
     assert row["meta_version"] == content_version({k: v for k, v in row.items() if k != "meta_version"})
+
+
+def test_the_source_fingerprint_is_of_plain_json_only() -> None:
+    from scim_processor.stages.changes import source_fingerprint
+    from scim_processor.stages.read import Payload
+
+    document = {"schemas": ["urn:x"], "userName": "ada", "emails": [{"value": "a@x"}]}
+    fingerprint = source_fingerprint(Payload("a", document), b"salt")
+    assert fingerprint is not None and len(fingerprint) == 32
+    assert source_fingerprint(Payload("b", dict(reversed(list(document.items())))), b"salt") == fingerprint  # key order
+    assert source_fingerprint(Payload("a", document), b"other schema version") != fingerprint
+    assert source_fingerprint(Payload("a", {**document, "emails": [{"value": "b@x"}]}), b"salt") != fingerprint
+    # values that a verdict tells apart but canonical JSON would not: no fingerprint, the full path
+    for odd in (float("nan"), float("inf"), ("a", "b"), 2**70, "\ud800", __import__("datetime").date(2020, 1, 1)):
+        assert source_fingerprint(Payload("odd", {**document, "title": odd}), b"salt") is None, odd
+    assert source_fingerprint(Payload("odd", {**document, 1: "x"}), b"salt") is None
+    assert source_fingerprint(Payload("list", [document]), b"salt") is None
+    assert source_fingerprint(Payload("bad", None, error=__import__("scim_processor.errors").errors.InvalidSyntaxError("x")), b"salt") is None
