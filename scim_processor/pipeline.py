@@ -34,7 +34,7 @@ from .mapping import CompiledSchema
 from .operations.identity import identity_conflicts
 from .resources import bundled_dir
 from .scim import GroundingContext, read_schema_dir
-from .stages.apply import GraphWriter, PendingWrite
+from .stages.apply import GraphState, GraphWriter, PendingWrite
 from .stages.changes import SourceScreen
 from .stages.generate import DeterministicGenerator, Generator
 from .stages.read import Payload, inspect_document
@@ -234,7 +234,7 @@ class ScimProcessor:
         """
         retriever = self._run_retriever(dry_run)
         compiled = retriever.compiled()
-        writer = GraphWriter(self.connection, compiled, self.settings.batch_size)
+        writer = GraphWriter(self.connection, compiled, self.settings.batch_size, state=GraphState())
         batch: list[PayloadResult] = []
         wrapped = (
             item if isinstance(item, Payload) else Payload(f"<payload {number}>", item)
@@ -244,7 +244,7 @@ class ScimProcessor:
         # Only the deterministic generator is known to be fork-safe (no open sockets, no threads).
         workers = self.settings.workers if type(self.generator) is DeterministicGenerator else 1
         # issue 15 §2: documents the graph already holds skip generation and validation (stages/changes.py).
-        screen = SourceScreen.for_run(self, compiled, dry_run=dry_run)
+        screen = SourceScreen.for_run(self, compiled, dry_run=dry_run, state=writer.state)
         for result in screen.map(prepare, wrapped, workers=workers):
             batch.append(result)
             if len(batch) >= self.settings.batch_size:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,48 @@ class WriteReport:
 
 
 _Rows = list[tuple[int, dict[str, Any]]]  # (payload index, row)
+Held = dict[str, Any] | None  # a node's {"version", "source"}, or None: no node of that id
+
+
+class GraphState:
+    """What one run last read or wrote for resource nodes: ``(label, id)`` → ``{"version", "source"}``, or None for no node.
+
+    Shared by the reads ahead of a run's batches (:class:`~scim_processor.stages.changes.SourceScreen`)
+    and the :class:`GraphWriter`, which keeps it current with every write it makes, so that a
+    batch whose ids were read ahead is not read again. It is valid only while every write of the
+    run goes through that one writer (one :meth:`~scim_processor.ScimProcessor.iter_process` run):
+    what another writer does meanwhile is caught by the statements themselves (the create skips a
+    node that became a resource, the replace compares versions). The least recently noted
+    entries are dropped beyond ``capacity`` (they are read again if needed).
+    """
+
+    def __init__(self, capacity: int = 100_000):
+        self.capacity = capacity
+        self._held: OrderedDict[tuple[str, Any], Held] = OrderedDict()
+
+    def note(self, label: str, node_id: Any, held: Held) -> None:
+        """Records what the graph holds for ``(label, node_id)`` (None: no node)."""
+        key = (label, node_id)
+        self._held[key] = None if held is None else {"version": held.get("version"), "source": held.get("source")}
+        self._held.move_to_end(key)
+        if len(self._held) > self.capacity:
+            self._held.popitem(last=False)
+
+    def forget(self, label: str, node_id: Any) -> None:
+        """Drops what is known of ``(label, node_id)`` (a write whose outcome is not known exactly)."""
+        self._held.pop((label, node_id), None)
+
+    def known(self, label: str, ids: Sequence[Any]) -> tuple[dict[Any, Held], list[Any]]:
+        """What is known of ``ids``, and the ids of which nothing is known."""
+        found: dict[Any, Held] = {}
+        missing: list[Any] = []
+        for node_id in ids:
+            key = (label, node_id)
+            if key in self._held:
+                found[node_id] = self._held[key]
+            else:
+                missing.append(node_id)
+        return found, missing
 
 
 class GraphWriter:
@@ -94,14 +137,20 @@ class GraphWriter:
         batch_size: rows per transaction.
         conflict_retries: extra attempts of a transaction refused by a uniqueness constraint
             (concurrent writers, see :meth:`_send`).
+        state: the run's :class:`GraphState`, shared with the reads ahead of it and kept current;
+            None: each :meth:`write` reads what it needs and keeps nothing.
     """
 
-    def __init__(self, connection: GraphConnection, compiled: CompiledSchema, batch_size: int = 500, conflict_retries: int = 3):
+    def __init__(
+        self, connection: GraphConnection, compiled: CompiledSchema, batch_size: int = 500, conflict_retries: int = 3,
+        *, state: GraphState | None = None,
+    ):  # fmt: skip
         self.connection = connection
         self.compiled = compiled
         self.guard = compiled.guard
         self.batch_size = batch_size
         self.conflict_retries = conflict_retries
+        self.state = state
         self._plans = {plan.replace: plan for plan in compiled.plans.values()}
 
     def write(self, pending: Sequence[PendingWrite]) -> WriteReport:
@@ -120,6 +169,7 @@ class GraphWriter:
         for item in pending:
             groups.setdefault(item.statement.query, []).append(item)
         report = WriteReport()
+        state = self.state if self.state is not None else GraphState()
         for query, items in groups.items():
             plan = self._plans.get(query)
             if plan is None:
@@ -128,21 +178,23 @@ class GraphWriter:
             for action in ("create", "replace", "source"):
                 self.guard.require(getattr(plan, action), parameters={"rows"})
             for chunk in self._chunks(items):
-                self._write_chunk(plan, chunk, report)
+                self._write_chunk(plan, chunk, report, state)
         return report
 
-    def _write_chunk(self, plan: WritePlan, chunk: list[PendingWrite], report: WriteReport) -> None:
-        """One batch: its state read, then one transaction (or one per payload if the server refuses it)."""
-        state = self._state(plan, [row["id"] for item in chunk for row in item.statement.parameters["rows"]])
+    def _write_chunk(self, plan: WritePlan, chunk: list[PendingWrite], report: WriteReport, state: GraphState) -> None:
+        """One batch: what the graph holds for its ids (read unless known), then one transaction (or one per payload if the server refuses it)."""
+        held = self._held(plan, [row["id"] for item in chunk for row in item.statement.parameters["rows"]], state)
         try:
-            sent = self._apply(plan, chunk, state)
+            sent = self._apply(plan, chunk, held, state)
         except _REFUSED:
             sent = {}
             for item in chunk:
                 try:
-                    sent.update(self._apply(plan, [item], state))
+                    sent.update(self._apply(plan, [item], held, state))
                 except _REFUSED as error:
                     report.failures[item.index] = _scim_error(error)
+                    for row in item.statement.parameters["rows"]:
+                        state.forget(plan.label, row["id"])
         for item in chunk:
             if item.index in report.failures:
                 continue
@@ -150,17 +202,17 @@ class GraphWriter:
             if not report.sent[item.index]:
                 report.unchanged.add(item.index)
 
-    def _state(self, plan: WritePlan, ids: list[Any]) -> dict[Any, dict[str, Any]]:
-        """``id`` → ``{id, version, source}`` of the nodes the graph holds for ``ids``."""
-        try:
-            return {row["id"]: row for row in self.connection.read(plan.state, {"ids": ids})}
-        except (ServiceUnavailable, SessionExpired) as error:
-            raise GraphError(f"the graph server went away: {error}") from error
-        except Neo4jError as error:
-            raise GraphError(f"the graph server failed: {error}") from error
+    def _held(self, plan: WritePlan, ids: list[Any], state: GraphState) -> dict[Any, Held]:
+        """``id`` → what the graph holds for it (``{version, source}`` or None): from ``state``, else one read."""
+        found, missing = state.known(plan.label, ids)
+        if missing:
+            for node_id, held in read_state(self.connection, plan, missing).items():
+                found[node_id] = held
+                state.note(plan.label, node_id, held)
+        return found
 
-    def _apply(self, plan: WritePlan, items: list[PendingWrite], state: dict[Any, dict[str, Any]]) -> dict[int, list[Statement]]:
-        """Sends the rows of ``items`` that differ from ``state`` in one transaction; the statements that wrote each payload.
+    def _apply(self, plan: WritePlan, items: list[PendingWrite], held_by_id: dict[Any, Held], state: GraphState) -> dict[int, list[Statement]]:
+        """Sends the rows of ``items`` that differ from what the graph holds in one transaction; the statements that wrote each payload.
 
         Raises:
             ClientError, DatabaseError, TypeError, ValueError, OverflowError: the server (or the
@@ -169,7 +221,7 @@ class GraphWriter:
         actions: dict[str, _Rows] = {"replace": [], "create": [], "source": []}
         for item in items:
             for row in item.statement.parameters["rows"]:
-                held = state.get(row["id"])
+                held = held_by_id.get(row["id"])
                 if held is None or held.get("version") is None:  # new, or a placeholder: nothing of its own to delete
                     actions["create"].append((item.index, row))
                 elif held["version"] != row[VERSION_KEY]:
@@ -182,19 +234,27 @@ class GraphWriter:
             return {}
         written = dict(zip(order, self._send([plan.statement(a, {"rows": [row for _, row in actions[a]]}) for a in order]), strict=True))
         sent: dict[int, list[Statement]] = {}
-        for action in ("replace", "create"):
-            self._record(plan, action, actions[action], written.get(action, set()), sent)
-        late = [(index, row) for index, row in actions["create"] if row["id"] not in written.get("create", set())]
+        for _, stamp in actions["source"]:  # its WHERE may not have matched: not known exactly
+            state.forget(plan.label, stamp["id"])
+        self._record(plan, "replace", actions["replace"], written.get("replace", set()), sent, state)
+        late = self._record(plan, "create", actions["create"], written.get("create", set()), sent, state)
         if late:  # stored by another writer since the state was read: replace (unchanged if it stored the same content)
             (replaced,) = self._send([plan.statement("replace", {"rows": [row for _, row in late]})])
-            self._record(plan, "replace", late, replaced, sent)
+            self._record(plan, "replace", late, replaced, sent, state)
         return sent
 
     @staticmethod
-    def _record(plan: WritePlan, action: str, rows: _Rows, written: set[Any], sent: dict[int, list[Statement]]) -> None:
+    def _record(plan: WritePlan, action: str, rows: _Rows, written: set[Any], sent: dict[int, list[Statement]], state: GraphState) -> _Rows:
+        """Notes the rows ``action`` wrote (in ``sent`` and ``state``); returns the others (their node's state is forgotten)."""
+        others: _Rows = []
         for index, row in rows:
             if row["id"] in written:
                 sent.setdefault(index, []).append(plan.statement(action, {"rows": [row]}))
+                state.note(plan.label, row["id"], {"version": row[VERSION_KEY], "source": row.get(SOURCE_KEY)})
+            else:
+                others.append((index, row))
+                state.forget(plan.label, row["id"])
+        return others
 
     def _chunks(self, items: list[PendingWrite]) -> Iterator[list[PendingWrite]]:
         """Consecutive runs of at most ``batch_size`` rows in which no ``id`` repeats.
@@ -246,6 +306,21 @@ class GraphWriter:
         except Neo4jError as error:
             raise GraphError(f"the graph server failed: {error}") from error
         return [{value for record in records for value in record.get("written") or ()} for records in results]
+
+
+def read_state(connection: GraphConnection, plan: WritePlan, ids: Sequence[Any]) -> dict[Any, Held]:
+    """One read of what the graph holds for ``ids`` (the plan's state query): ``id`` → ``{version, source}``, None where no node.
+
+    Raises:
+        GraphError: the server went away or failed.
+    """
+    try:
+        rows = {row["id"]: row for row in connection.read(plan.state, {"ids": list(ids)})}
+    except (ServiceUnavailable, SessionExpired) as error:
+        raise GraphError(f"the graph server went away: {error}") from error
+    except Neo4jError as error:
+        raise GraphError(f"the graph server failed: {error}") from error
+    return {node_id: rows.get(node_id) for node_id in ids}
 
 
 # ArcadeDB: "Duplicated key [x] found on index 'User[userName]'"; Neo4j: "... with label `User` and property `userName` = 'x'".

@@ -42,7 +42,7 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -51,6 +51,7 @@ from ..graph import GraphConnection
 from ..mapping.compiled import CompiledSchema
 from ..mapping.rows import source_token, stamp_source
 from ..scim.context import member
+from .apply import GraphState, Held, read_state
 from .generate import DeterministicGenerator, stable_id
 from .parallel import ordered_map
 from .read import Payload
@@ -109,10 +110,16 @@ class SourceScreen:
         salt: what else a verdict depends on (see :meth:`for_run`).
         batch_size: payloads per read; the caller's write batch size.
         enabled: False: :meth:`map` is :func:`~scim_processor.stages.parallel.ordered_map`.
+        state: the run's :class:`~scim_processor.stages.apply.GraphState`, shared with its
+            writer: what the reads found is noted there, so the writer does not read it again.
     """
 
-    def __init__(self, connection: GraphConnection, compiled: CompiledSchema, *, salt: bytes, batch_size: int, enabled: bool = True):
+    def __init__(
+        self, connection: GraphConnection, compiled: CompiledSchema, *, salt: bytes, batch_size: int, enabled: bool = True,
+        state: GraphState | None = None,
+    ):  # fmt: skip
         self.connection = connection
+        self.state = state
         self.compiled = compiled
         self.salt = salt
         self.batch_size = batch_size
@@ -123,15 +130,22 @@ class SourceScreen:
         self._floors: deque[int] = deque()  # floors of the hits not yet confirmed, in input order
 
     @classmethod
-    def for_run(cls, processor: ScimProcessor, compiled: CompiledSchema, *, dry_run: bool) -> SourceScreen:
-        """The screen of one :meth:`~scim_processor.ScimProcessor.iter_process` run (disabled for a dry run or a non-deterministic generator)."""
+    def for_run(cls, processor: ScimProcessor, compiled: CompiledSchema, *, dry_run: bool, state: GraphState | None = None) -> SourceScreen:
+        """The screen of one :meth:`~scim_processor.ScimProcessor.iter_process` run (disabled for a dry run or a non-deterministic generator).
+
+        Args:
+            processor: the processor (connection, settings, generator).
+            compiled: the run's compiled schema.
+            dry_run: a dry run is not screened (it generates and validates every payload).
+            state: the run's writer's state (``GraphWriter.state``), to share the batch reads with it.
+        """
         settings = processor.settings
         generator = type(processor.generator)
         parts = (_FORMAT, compiled.version, f"{generator.__module__}.{generator.__qualname__}",
                  settings.max_payload_bytes, settings.max_attribute_bytes, settings.max_depth)  # fmt: skip
         salt = "|".join(map(str, parts)).encode()
         enabled = not dry_run and generator is DeterministicGenerator
-        return cls(processor.connection, compiled, salt=salt, batch_size=settings.batch_size, enabled=enabled)
+        return cls(processor.connection, compiled, salt=salt, batch_size=settings.batch_size, enabled=enabled, state=state)
 
     def map(self, prepare: Callable[[Payload], PayloadResult], payloads: Iterable[Payload], *, workers: int) -> Iterator[PayloadResult]:
         """``ordered_map(prepare, payloads)``, except that documents the graph holds are not prepared but reported ``unchanged``.
@@ -209,11 +223,14 @@ class SourceScreen:
         for guess in guesses:
             if guess is not None:
                 by_type.setdefault(guess[0], []).append(guess[1])
-        held: dict[tuple[str, str], dict[str, Any]] = {}
+        held: dict[tuple[str, str], Held] = {}
         for resource_type, ids in by_type.items():
             plan = self.compiled.plans[resource_type]
             self.compiled.guard.require(plan.state, read_only=True, parameters={"ids"})
-            held.update(((resource_type, row["id"]), row) for row in self.connection.read(plan.state, {"ids": ids}))
+            for node_id, node in read_state(self.connection, plan, list(dict.fromkeys(ids))).items():
+                held[(resource_type, node_id)] = node
+                if self.state is not None:  # the writer need not read these ids again
+                    self.state.note(plan.label, node_id, node)
         floor = max(0, self._yielded - self.batch_size)
         marks: list[_Hit | str | None] = []
         for payload, fingerprint, guess in zip(chunk, fingerprints, guesses, strict=True):

@@ -34,6 +34,7 @@ class Counting:
         self.read_only = connection.read_only
         self.transactions = 0
         self.names: list[str] = []
+        self.reads: list[str] = []
         self.before_write = before_write
 
     def write(self, statements: Iterable[Any]) -> list[list[dict[str, Any]]]:
@@ -46,6 +47,7 @@ class Counting:
         return self.connection.write(statements)
 
     def read(self, query: str, parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.reads.append(query)
         return self.connection.read(query, parameters)
 
 
@@ -68,6 +70,8 @@ def test_new_resources_are_created_and_an_identical_second_run_sends_no_write_st
     assert [r.status for r in results] == ["accepted"] * 5
     assert [[s.name for s in r.cypher] for r in results] == [["User.create"]] * 5  # no OPTIONAL MATCH, no delete
     assert counting.names == ["User.create"] and counting.transactions == 1  # one statement for the batch
+    state = processor.compiled().plans["User"].state
+    assert counting.reads.count(state) == 1  # one read per batch: the writer uses what the read ahead of the batch found
 
     again, counting = _counted(processor)
     again.validator = Refusing()  # type: ignore[assignment]  # the source fingerprint skips validation altogether
