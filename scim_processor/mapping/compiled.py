@@ -11,7 +11,7 @@ ask this object.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidSyntaxError, NotSupportedError
@@ -21,7 +21,7 @@ from ..graph.statement import Statement
 from ..guard import CypherGuard
 from ..scim import GroundingContext, SchemaSet
 from ..scim.context import member
-from .cypher import constraint_ddl, constraint_name, create_query, source_query, state_query, upsert_query
+from .cypher import constraint_ddl, constraint_name, create_query, present_keys, source_query, state_query, upsert_query
 from .rows import graph_row
 from .rule import ResourceMapping, map_resource_type
 
@@ -59,16 +59,28 @@ class WritePlan:
     create: str
     replace: str
     source: str
+    mapping: ResourceMapping = field(repr=False)
+    _creates: dict[frozenset[str], str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, mapping: ResourceMapping) -> WritePlan:
         """The plan of ``mapping``."""
-        return cls(mapping.label, state_query(mapping), create_query(mapping), upsert_query(mapping), source_query(mapping))
+        return cls(mapping.label, state_query(mapping), create_query(mapping), upsert_query(mapping), source_query(mapping), mapping)
 
     def statement(self, action: str, parameters: dict[str, Any]) -> Statement:
-        """The named statement ``action`` (``"state"``, ``"create"``, ``"replace"`` or ``"source"``) with ``parameters``."""
-        query: str = getattr(self, action)
-        return Statement(query, parameters, f"{self.label}.{action}")
+        """The named statement ``action`` (``"state"``, ``"create"``, ``"replace"`` or ``"source"``) with ``parameters``.
+
+        The create is the one for the keys the rows have values for (:func:`~scim_processor.mapping.cypher.present_keys`).
+        """
+        if action == "create":
+            present = present_keys(parameters.get("rows", ()))
+            query = self._creates.get(present)
+            if query is None:
+                if len(self._creates) >= 256:  # rows of ever new shapes: keep the cache bounded
+                    self._creates.clear()
+                query = self._creates[present] = create_query(self.mapping, present)
+            return Statement(query, parameters, f"{self.label}.create")
+        return Statement(getattr(self, action), parameters, f"{self.label}.{action}")
 
 
 @dataclass(frozen=True, eq=False)

@@ -175,8 +175,6 @@ class GraphWriter:
             if plan is None:
                 raise ValueError(f"not the replace statement of a resource type: {items[0].statement.name or query[:80]}")
             self.guard.require(plan.state, read_only=True, parameters={"ids"})
-            for action in ("create", "replace", "source"):
-                self.guard.require(getattr(plan, action), parameters={"rows"})
             for chunk in self._chunks(items):
                 self._write_chunk(plan, chunk, report, state)
         return report
@@ -232,24 +230,33 @@ class GraphWriter:
         order = [action for action, rows in actions.items() if rows]
         if not order:
             return {}
-        written = dict(zip(order, self._send([plan.statement(a, {"rows": [row for _, row in actions[a]]}) for a in order]), strict=True))
+        statements = {action: self._statement(plan, action, actions[action]) for action in order}
+        written = dict(zip(order, self._send(list(statements.values())), strict=True))
         sent: dict[int, list[Statement]] = {}
         for _, stamp in actions["source"]:  # its WHERE may not have matched: not known exactly
             state.forget(plan.label, stamp["id"])
-        self._record(plan, "replace", actions["replace"], written.get("replace", set()), sent, state)
-        late = self._record(plan, "create", actions["create"], written.get("create", set()), sent, state)
+        if "replace" in statements:
+            self._record(plan, statements["replace"], actions["replace"], written["replace"], sent, state)
+        late = self._record(plan, statements["create"], actions["create"], written["create"], sent, state) if "create" in statements else []
         if late:  # stored by another writer since the state was read: replace (unchanged if it stored the same content)
-            (replaced,) = self._send([plan.statement("replace", {"rows": [row for _, row in late]})])
-            self._record(plan, "replace", late, replaced, sent, state)
+            replace = self._statement(plan, "replace", late)
+            (replaced,) = self._send([replace])
+            self._record(plan, replace, late, replaced, sent, state)
         return sent
 
+    def _statement(self, plan: WritePlan, action: str, rows: _Rows) -> Statement:
+        """The plan's ``action`` statement for ``rows``, checked by the guard (the create depends on the rows' keys)."""
+        statement = plan.statement(action, {"rows": [row for _, row in rows]})
+        self.guard.require(statement.query, parameters={"rows"})
+        return statement
+
     @staticmethod
-    def _record(plan: WritePlan, action: str, rows: _Rows, written: set[Any], sent: dict[int, list[Statement]], state: GraphState) -> _Rows:
-        """Notes the rows ``action`` wrote (in ``sent`` and ``state``); returns the others (their node's state is forgotten)."""
+    def _record(plan: WritePlan, statement: Statement, rows: _Rows, written: set[Any], sent: dict[int, list[Statement]], state: GraphState) -> _Rows:
+        """Notes the rows ``statement`` wrote (in ``sent`` and ``state``); returns the others (their state is forgotten)."""
         others: _Rows = []
         for index, row in rows:
             if row["id"] in written:
-                sent.setdefault(index, []).append(plan.statement(action, {"rows": [row]}))
+                sent.setdefault(index, []).append(statement._replace(parameters={"rows": [row]}))
                 state.note(plan.label, row["id"], {"version": row[VERSION_KEY], "source": row.get(SOURCE_KEY)})
             else:
                 others.append((index, row))

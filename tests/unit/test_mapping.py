@@ -89,6 +89,27 @@ def test_user_create_query_creates_children_without_deleting(compiled) -> None:
     assert compiled.guard.check(create, parameters={"rows"}).valid
 
 
+def test_the_create_sent_sets_only_the_keys_the_batch_has_values_for(compiled) -> None:
+    plan = compiled.plans["User"]
+    (replace,) = compiled.statements("User", {"id": "u1", "userName": "ada", "emails": [{"value": "a@x"}]})
+    (row,) = replace.parameters["rows"]
+    other = {**row, "id": "u2", "title": "Dr", "emails": [], "manager_User": ["u1"]}
+    create = plan.statement("create", {"rows": [row, other]})
+    assert create.name == "User.create" and create.parameters["rows"] == [row, other]
+    assert create.query == (
+        'UNWIND $rows AS row\n'
+        'MERGE (n:User {id: row.id})\n'
+        'WITH n, row WHERE n.meta_version IS NULL\n'
+        'SET n.userName = row.userName, n.userName_key = row.userName_key, n.title = row.title, n.meta_created = row.meta_created, n.meta_lastModified = row.meta_lastModified, n.meta_version = row.meta_version, n.meta_source = row.meta_source\n'
+        'FOREACH (item IN row.emails | CREATE (n)-[:HAS_EMAIL]->(c:Email) SET c.value = item.value, c.display = item.display, c.type = item.type, c.primary = item.primary)\n'
+        'FOREACH (ref IN row.manager_User | MERGE (m:User {id: ref}) CREATE (n)-[:REPORTS_TO]->(m))\n'
+        'RETURN collect(row.id) AS written'
+    )
+    assert compiled.guard.check(create.query, parameters={"rows"}).valid
+    assert plan.statement("create", {"rows": [row]}).query != create.query  # no title, no manager
+    assert plan.statement("replace", {"rows": [row]}).query == plan.replace  # the replace removes what is absent: every key
+
+
 def test_statements_are_named_and_fingerprinted(compiled) -> None:
     from scim_processor.graph import Statement
 
