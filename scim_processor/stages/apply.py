@@ -1,15 +1,18 @@
 """Stage 5, apply: accepted payloads written in batches, each through the cheapest statement, one managed write transaction per batch.
 
 Rows of one resource type are merged into batches of at most ``batch_size`` rows in which no
-resource id repeats. For each batch the writer first reads what the graph holds for its ids,
-``(id, meta_version, meta_source)`` (one read per resource type, :func:`~scim_processor.mapping.cypher.state_query`),
-and then sends, in ONE transaction (a batch is atomic):
+resource id repeats. For each batch the writer first learns what the graph holds for its ids,
+``(id, meta_version, meta_source)``: from the run's :class:`GraphState` (filled by the read ahead
+of the batch, :class:`~scim_processor.stages.changes.SourceScreen`, and kept current by this
+writer's own writes), else by one read per resource type (:func:`~scim_processor.mapping.cypher.state_query`).
+It then sends, in ONE transaction (a batch is atomic):
 
 - nothing for a row whose ``meta_version`` (content fingerprint) equals the stored one: its payload
   is reported ``unchanged`` (only its ``meta_source`` is recorded if it came from another document);
 - the full replace (``<Label>.replace``) for the rows whose stored content differs;
-- the create (``<Label>.create``: no ``OPTIONAL MATCH``, no delete of old children) for the rows
-  whose id the graph does not hold, or holds only as a placeholder created as a reference target.
+- the create (``<Label>.create``: no ``OPTIONAL MATCH``, no delete of old children, only the keys
+  the rows have values for) for the rows whose id the graph does not hold, or holds only as a
+  placeholder created as a reference target.
 
 Replaces go first: a rename frees a ``userName`` that a create in the same batch may take.
 A create row whose id another writer stored since the read is not written by the create; it is
