@@ -325,7 +325,11 @@ def read_state(connection: GraphConnection, plan: WritePlan, ids: Sequence[Any])
         GraphError: the server went away or failed.
     """
     try:
-        rows = {row["id"]: row for row in connection.read(plan.state, {"ids": list(ids)})}
+        rows = {
+            node_id: {"version": version, "source": source}
+            for record in connection.read(plan.state, {"ids": list(ids)}, plain=True)
+            for node_id, version, source in record["nodes"]
+        }
     except (ServiceUnavailable, SessionExpired) as error:
         raise GraphError(f"the graph server went away: {error}") from error
     except Neo4jError as error:

@@ -114,8 +114,8 @@ def test_a_transaction_refused_by_a_concurrent_merge_is_retried_not_rejected(pro
                 raise ConstraintError("Duplicated key [m1] found on index 'User[id]'")
             return processor.connection.write(statements)
 
-        def read(self, query: str, parameters: Any) -> Any:
-            return processor.connection.read(query, parameters)
+        def read(self, query: str, parameters: Any, **options: Any) -> Any:
+            return processor.connection.read(query, parameters, **options)
 
     compiled = processor.compiled()
     flaky = OneConflict()

@@ -46,9 +46,9 @@ class Counting:
         self.names += [getattr(statement, "name", "?") for statement in statements]
         return self.connection.write(statements)
 
-    def read(self, query: str, parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    def read(self, query: str, parameters: Mapping[str, Any] | None = None, **options: Any) -> list[dict[str, Any]]:
         self.reads.append(query)
-        return self.connection.read(query, parameters)
+        return self.connection.read(query, parameters, **options)
 
 
 def _counted(processor: ScimProcessor, **update: Any) -> tuple[ScimProcessor, Counting]:

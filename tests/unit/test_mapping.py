@@ -71,7 +71,9 @@ def test_group_create_query_is_derived_exactly(compiled) -> None:
         'FOREACH (ref IN row.members_Group | MERGE (m:Group {id: ref}) CREATE (m)-[:MEMBER_OF]->(n))\n'
         'RETURN collect(row.id) AS written'
     )
-    assert plan.state == "MATCH (n:Group) WHERE n.id IN $ids RETURN n.id AS id, n.meta_version AS version, n.meta_source AS source"
+    assert plan.state == (
+        "MATCH (n:Group) WHERE n.id IN $ids RETURN collect([n.id, n.meta_version, n.meta_source]) AS nodes"
+    )
     assert plan.source == (
         'UNWIND $rows AS row\n'
         'MATCH (n:Group {id: row.id}) WHERE n.meta_version = row.meta_version\n'
