@@ -181,3 +181,14 @@ def test_a_write_by_a_request_voids_the_source_fingerprint(processor: ScimProces
     assert sorted(counting.names) == ["Group.replace", "User.replace"]
     assert _read(processor, "MATCH (u:User {id: 'u1'}) RETURN u.title AS t") == [{"t": "One"}]
     assert _read(processor, "MATCH (m)-[:MEMBER_OF]->(:Group {id: 'g1'}) RETURN m.id AS id") == [{"id": "u1"}]
+
+
+def test_recognised_documents_skip_the_worker_processes_and_results_keep_input_order(processor: ScimProcessor) -> None:
+    settings = processor.settings.model_copy(update={"workers": 2, "batch_size": 100})
+    payloads = [_user(n) for n in range(600)]
+    assert {r.status for r in ScimProcessor(processor.connection, settings).process(payloads)} == {"accepted"}
+    payloads[450] = _user(450, title="Changed")
+    results = ScimProcessor(processor.connection, settings).process(payloads)
+    assert [r.source for r in results] == [f"<payload {n}>" for n in range(1, 601)]
+    assert [r.status for r in results] == ["unchanged"] * 450 + ["accepted"] + ["unchanged"] * 149
+    assert _read(processor, "MATCH (u:User {id: 'u450'}) RETURN u.title AS t") == [{"t": "Changed"}]
