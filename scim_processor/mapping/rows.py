@@ -24,6 +24,8 @@ def _canonical(value: Any) -> Any:
         return {str(key): _canonical(item) for key, item in value.items()}
     if isinstance(value, list):
         items = [_canonical(item) for item in value]
+        if len(items) < 2:  # the usual single email or phone number: nothing to order
+            return items
         return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=str))
     return value
 
