@@ -6,15 +6,20 @@ It starts the embedded ArcadeDB server in a fresh temporary home and, against th
 
 1. raw reference rate: ``reference_upsert.cypher`` (hand-written ``UNWIND … MERGE … FOREACH
    CREATE`` of the same users and child nodes), rows prepared beforehand, writes only;
-2. applied rate: ``ScimProcessor.process`` of the same users on the wiped graph (read, generate,
-   validate, guard, write), and its ratio to (1);
-3. re-apply of the unchanged users, and its ratio to (2);
-4. dry-run rate of the same users;
-5. ``scim-processor process --dry-run`` and ``process`` of a generated ``--lines`` JSON Lines file,
-   as a user runs them: wall rate and peak RSS of the CLI and its worker processes (summed, sampled
-   from /proc every 0.1 s; the server's JVM is not counted).
+2. the generated create (``User.create``, what a new resource goes through) and the generated
+   replace (``User.replace``, what a changed one goes through) on the same rows, writes only, and
+   their ratios to (1);
+3. applied rate: ``ScimProcessor.process`` of the same users on the wiped graph (read, generate,
+   validate, guard, state read, write), and its ratio to (1);
+4. re-apply of the unchanged users (recognised by their source fingerprint: no generation, no
+   validation, no write), and its ratio to (3);
+5. dry-run rate of the same users;
+6. ``scim-processor process --dry-run``, ``process`` and ``process`` again (unchanged) of a
+   generated ``--lines`` JSON Lines file, as a user runs them: wall rate and peak RSS of the CLI and
+   its worker processes (summed, sampled from /proc every 0.1 s; the server's JVM is not counted).
 
-Every figure is a wall-clock rate on a machine that may be shared: the load average is printed.
+Every figure is a wall-clock rate on a machine that may be shared: the load average (1, 5, 15
+minutes) is printed at the start and the end; compare ratios, not rates, between machines.
 """
 
 from __future__ import annotations
@@ -108,16 +113,21 @@ class Meter:
         return f"CPU per payload: client {1000 * self.client / n:.2f} ms, server {1000 * self.server / n:.2f} ms"
 
 
-def prepared_rows(processor: ScimProcessor, payloads: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
-    """The generated upsert and its rows, and the reference query's rows for the same users."""
-    rows, generated, query = [], [], ""
+def prepared_rows(processor: ScimProcessor, payloads: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The generated rows, and the reference query's rows for the same users."""
+    rows, generated = [], []
     for result in processor.process(payloads, dry_run=True):
         row = result.cypher[0].parameters["rows"][0]
         props = {k: v for k, v in row.items() if k not in ("id", "emails", "phoneNumbers") and v is not None and not isinstance(v, list)}
         rows.append({"id": row["id"], "props": props, "emails": row["emails"], "phoneNumbers": row["phoneNumbers"]})
         generated.append(row)
-        query = result.cypher[0].query
-    return query, generated, rows
+    return generated, rows
+
+
+def load() -> str:
+    """The load average over 1, 5 and 15 minutes (``/proc/loadavg``)."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def write_rows(processor: ScimProcessor, query: str, rows: list[dict[str, Any]]) -> None:
@@ -175,7 +185,7 @@ def main() -> None:
     options = parser.parse_args()
     figures: list[tuple[str, str]] = []
     cores = len(os.sched_getaffinity(0))
-    print(f"machine: {cores} cores, load average at start {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"machine: {cores} cores, load average at start {load()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         server = EmbeddedServer(work / "home")
@@ -188,9 +198,11 @@ def main() -> None:
                 processor.load_schemas()
                 processor.process(payloads[:300], dry_run=True)  # warm-up: scim2-models classes, parser
                 n = len(payloads)
-                query, generated, reference_rows = prepared_rows(processor, payloads)
+                generated, reference_rows = prepared_rows(processor, payloads)
+                plan = processor.compiled().plans["User"]
+                create = plan.statement("create", {"rows": generated}).query  # as the writer sends it: the keys these users have
                 meter = Meter(info.pid)
-                for warm_up in (REFERENCE, query):  # the server's JIT, once per query, so that neither is measured cold
+                for warm_up in (REFERENCE, create, plan.replace):  # the server's JIT, once per query, so that none is measured cold
                     wipe(processor)
                     write_rows(processor, warm_up, (reference_rows if warm_up == REFERENCE else generated)[:2000])
                 wipe(processor)
@@ -198,10 +210,12 @@ def main() -> None:
                     write_rows(processor, REFERENCE, reference_rows)
                 raw = rate(n, meter.wall)
                 figures.append(("raw reference UNWIND (benchmarks/reference_upsert.cypher)", f"{raw:,.0f} users/s; {meter.describe(n)}"))
-                wipe(processor)
-                with meter:
-                    write_rows(processor, query, generated)
-                figures.append(("generated upsert, writes only, same rows", f"{rate(n, meter.wall):,.0f} users/s = {rate(n, meter.wall) / raw:.0%} of raw; {meter.describe(n)}"))
+                for name, query in (("create", create), ("replace", plan.replace)):
+                    wipe(processor)
+                    with meter:
+                        write_rows(processor, query, generated)
+                    figures.append((f"generated User.{name}, writes only, same rows, empty graph",
+                                    f"{rate(n, meter.wall):,.0f} users/s = {rate(n, meter.wall) / raw:.0%} of raw; {meter.describe(n)}"))  # fmt: skip
                 wipe(processor)
                 with meter:
                     checked_process(processor, payloads, False, "accepted")
@@ -224,16 +238,20 @@ def main() -> None:
                         handle.write(json.dumps(item) + "\n")
                 env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
                 env["SCIM_PROCESSOR_HOME"] = str(work / "home")  # the server started above answers there
-                for label, extra in [("dry run", ["--dry-run"]), ("applied", [])]:
-                    seconds, peak = cli_run(["process", str(data), "-o", str(work / "results.jsonl"), "--force", *extra], env, work)
-                    size = (work / "results.jsonl").stat().st_size
-                    value = (f"{rate(options.lines, seconds):,.0f} payloads/s, peak RSS {peak / 2**20:,.0f} MB, "
-                             f"results {size / options.lines:,.0f} bytes/line")  # fmt: skip
+                rates: dict[str, float] = {}
+                for number, (label, extra) in enumerate([("dry run", ["--dry-run"]), ("applied", []), ("applied again (unchanged)", [])]):
+                    results = work / f"results{number}.jsonl"
+                    seconds, peak = cli_run(["process", str(data), "-o", str(results), "--force", *extra], env, work)
+                    rates[label] = rate(options.lines, seconds)
+                    value = (f"{rates[label]:,.0f} payloads/s, peak RSS {peak / 2**20:,.0f} MB, "
+                             f"results {results.stat().st_size / options.lines:,.0f} bytes/line")  # fmt: skip
+                    if label.startswith("applied again"):
+                        value += f" = {rates[label] / rates['applied']:.1f}x the first apply"
                     figures.append((f"CLI process {label}, {options.lines:,} lines", value))
                     print(f"{figures[-1][0]}: {value}", flush=True)
         finally:
             server.stop()
-    print(f"\nmachine: {cores} cores; load average at end {os.getloadavg()[0]:.1f}; users {options.users:,}")
+    print(f"\nmachine: {cores} cores; load average at end {load()}; users {options.users:,}")
     for label, value in figures:
         print(f"{label}: {value}")
 

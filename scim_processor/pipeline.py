@@ -36,9 +36,9 @@ from .operations.dialects import dialect as dialect_named
 from .operations.identity import identity_conflicts
 from .resources import bundled_dir
 from .scim import GroundingContext, read_schema_dir
-from .stages.apply import GraphWriter, PendingWrite
+from .stages.apply import GraphState, GraphWriter, PendingWrite
+from .stages.changes import SourceScreen
 from .stages.generate import DeterministicGenerator, Generator
-from .stages.parallel import ordered_map
 from .stages.prepare import Preparer
 from .stages.read import Payload
 from .stages.retrieve import FileRetriever, GraphRetriever, Retriever
@@ -334,16 +334,19 @@ class ScimProcessor:
         """
         retriever = self._run_retriever(dry_run)
         compiled = retriever.compiled()
-        writer = GraphWriter(self.connection, compiled.guard, self.settings.batch_size)
+        writer = GraphWriter(self.connection, compiled, self.settings.batch_size, state=GraphState())
         batch: list[PayloadResult] = []
         wrapped = (
             item if isinstance(item, Payload) else Payload(f"<payload {number}>", item)
             for number, item in enumerate(payloads, start=1)
         )
-        prepare = functools.partial(self._prepare, preparer=self.preparer(compiled, dialect))
+        preparer = self.preparer(compiled, dialect)
+        prepare = functools.partial(self._prepare, preparer=preparer)
         # Only the deterministic generator is known to be fork-safe (no open sockets, no threads).
         workers = self.settings.workers if type(self.generator) is DeterministicGenerator else 1
-        for result in ordered_map(prepare, wrapped, workers=workers):
+        # issue 15 §2: documents the graph already holds skip generation and validation (stages/changes.py).
+        screen = SourceScreen.for_run(self, compiled, dry_run=dry_run, state=writer.state, dialect=preparer.dialect.name)
+        for result in screen.map(prepare, wrapped, workers=workers):
             batch.append(result)
             if len(batch) >= self.settings.batch_size:
                 yield from self._finish(batch, writer, dry_run, on_result, compiled)
@@ -406,6 +409,8 @@ class ScimProcessor:
                 batch[index].status, batch[index].error = ResultStatus.REJECTED, error
             for index in report.unchanged:
                 batch[index].status = ResultStatus.UNCHANGED
+            for index, sent in report.sent.items():  # the statements that ran (User.create, User.replace), none if unchanged
+                batch[index].cypher = sent
         for result in batch:
             if on_result:
                 on_result(result)

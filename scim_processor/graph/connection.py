@@ -194,8 +194,15 @@ class GraphConnection:
         first = (str(error).splitlines() or [type(error).__name__])[0]
         return GraphError(f"the graph server at {self.uri} went away: {first}")
 
-    def read(self, query: str, parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    def read(self, query: str, parameters: Mapping[str, Any] | None = None, *, plain: bool = False) -> list[dict[str, Any]]:
         """Runs one query in a managed READ transaction and returns its rows as dicts.
+
+        Args:
+            query: the Cypher.
+            parameters: its parameters.
+            plain: the values as the driver decoded them, without its conversion of nodes,
+                relationships and paths to dicts (a walk over every value, in Python): for results
+                of scalars and lists only, such as a batch's state read.
 
         Raises:
             GraphError: the server went away.
@@ -204,7 +211,8 @@ class GraphConnection:
         """
 
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
-            return [record.data() for record in tx.run(query, dict(parameters or {}))]
+            records = tx.run(query, dict(parameters or {}))
+            return [dict(record) for record in records] if plain else [record.data() for record in records]
 
         try:
             with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as session:
@@ -219,6 +227,9 @@ class GraphConnection:
     def write(self, statements: Iterable[tuple[str, Mapping[str, Any]] | Statement]) -> list[list[dict[str, Any]]]:
         """Runs the statements in order in ONE managed write transaction (all or nothing).
 
+        Args:
+            statements: ``(query, parameters)`` pairs or :class:`Statement` objects (their name is not sent).
+
         Returns:
             The rows of each statement, in order.
 
@@ -227,7 +238,7 @@ class GraphConnection:
             neo4j.exceptions.Neo4jError: the server refused a statement.
         """
         self._refuse_if_read_only()
-        batch = list(statements)
+        batch = [(statement[0], statement[1]) for statement in statements]
 
         def work(tx: neo4j.ManagedTransaction) -> list[list[dict[str, Any]]]:
             return [[record.data() for record in tx.run(item[0], dict(item[1]))] for item in batch]

@@ -1,4 +1,4 @@
-"""The one Cypher statement type: query text plus parameters (values only ever travel as parameters)."""
+"""The one Cypher statement type: query text, parameters (values only ever travel as parameters) and a name."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ class Statement(NamedTuple):
     Attributes:
         query: the Cypher text (labels, relationship types and property keys only; no values).
         parameters: parameter name → value.
-        name: what the statement does (e.g. ``upsert User``), for results and logs; may be empty.
+        name: what the statement does, ``<label>.<action>`` (``"User.create"``,
+            ``"User.replace"``, ``"Group.member_add"``); ``""`` if unnamed. Results files carry
+            it so that a line can say which statement applied the resource without the query text.
     """
 
     query: str
@@ -21,13 +23,19 @@ class Statement(NamedTuple):
 
     @property
     def fingerprint(self) -> str:
-        """The first 16 hex digits of the SHA-256 of the query text: equal texts, equal fingerprints."""
-        return hashlib.sha256(self.query.encode("utf-8")).hexdigest()[:16]
+        """16 hex digits of the SHA-256 of the query text (UTF-8): which version of the statement ran."""
+        return hashlib.sha256(self.query.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     def to_json(self, include_query: bool = True) -> dict[str, Any]:
-        """``{"name", "fingerprint"}``, plus ``"query"`` and ``"parameters"`` when ``include_query``, as in the results file."""
-        data: dict[str, Any] = {"name": self.name, "fingerprint": self.fingerprint}
+        """The statement as in the results file.
+
+        Args:
+            include_query: add the Cypher text and the parameters (``--include-cypher``).
+
+        Returns:
+            ``{"name", "fingerprint"}``, plus ``"query"`` and ``"parameters"`` when ``include_query``.
+        """
+        out: dict[str, Any] = {"name": self.name, "fingerprint": self.fingerprint}
         if include_query:
-            data["query"] = self.query
-            data["parameters"] = self.parameters
-        return data
+            out.update(query=self.query, parameters=self.parameters)
+        return out

@@ -11,7 +11,7 @@ ask this object.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidSyntaxError, NotSupportedError
@@ -21,7 +21,7 @@ from ..graph.statement import Statement
 from ..guard import CypherGuard
 from ..scim import GroundingContext, SchemaSet
 from ..scim.context import member
-from .cypher import constraint_ddl, constraint_name, upsert_query
+from .cypher import constraint_ddl, constraint_name, create_query, present_keys, source_query, state_query, upsert_query
 from .rows import graph_row
 from .rule import ResourceMapping, map_resource_type
 
@@ -42,6 +42,47 @@ class Constraint:
     ddl: str
 
 
+@dataclass(frozen=True)
+class WritePlan:
+    """The statements that write one resource type, chosen per row by the writer (``stages/apply.py``).
+
+    Attributes:
+        label: the resource node's label; statement names are ``<label>.<action>``.
+        state: the read of ``(id, version, source)`` for ``$ids`` (:func:`~scim_processor.mapping.cypher.state_query`).
+        create: the create of resources not yet stored, placeholders included (:func:`~scim_processor.mapping.cypher.create_query`).
+        replace: the full replace (:func:`~scim_processor.mapping.cypher.upsert_query`).
+        source: the stamp of ``meta_source`` on unchanged resources (:func:`~scim_processor.mapping.cypher.source_query`).
+    """
+
+    label: str
+    state: str
+    create: str
+    replace: str
+    source: str
+    mapping: ResourceMapping = field(repr=False)
+    _creates: dict[frozenset[str], str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, mapping: ResourceMapping) -> WritePlan:
+        """The plan of ``mapping``."""
+        return cls(mapping.label, state_query(mapping), create_query(mapping), upsert_query(mapping), source_query(mapping), mapping)
+
+    def statement(self, action: str, parameters: dict[str, Any]) -> Statement:
+        """The named statement ``action`` (``"state"``, ``"create"``, ``"replace"`` or ``"source"``) with ``parameters``.
+
+        The create is the one for the keys the rows have values for (:func:`~scim_processor.mapping.cypher.present_keys`).
+        """
+        if action == "create":
+            present = present_keys(parameters.get("rows", ()))
+            query = self._creates.get(present)
+            if query is None:
+                if len(self._creates) >= 256:  # rows of ever new shapes: keep the cache bounded
+                    self._creates.clear()
+                query = self._creates[present] = create_query(self.mapping, present)
+            return Statement(query, parameters, f"{self.label}.create")
+        return Statement(getattr(self, action), parameters, f"{self.label}.{action}")
+
+
 @dataclass(frozen=True, eq=False)
 class CompiledSchema:
     """One schema version, compiled. Build with :meth:`compile` (cached per fingerprint).
@@ -52,6 +93,7 @@ class CompiledSchema:
         contexts: resource type name → grounding context (no extension declared).
         mappings: resource type name → :class:`ResourceMapping`.
         upserts: resource type name → its create-or-replace query (parameter ``rows``).
+        plans: resource type name → its :class:`WritePlan` (create, replace, state read, source stamp).
         constraints: every uniqueness constraint, schema graph first.
         graph_schema: the identity graph's labels, keys and relationships, plus the schema graph's.
         guard: the Cypher guard for ``graph_schema``.
@@ -62,6 +104,7 @@ class CompiledSchema:
     contexts: Mapping[str, GroundingContext]
     mappings: Mapping[str, ResourceMapping]
     upserts: Mapping[str, str]
+    plans: Mapping[str, WritePlan]
     constraints: tuple[Constraint, ...]
     graph_schema: GraphSchema
     guard: CypherGuard
@@ -84,12 +127,14 @@ class CompiledSchema:
         keys += [(m.label, p.key) for m in mappings.values() for p in m.properties if p.unique]
         constraints = tuple(Constraint(constraint_name(lb, k), lb, k, constraint_ddl(lb, k)) for lb, k in dict.fromkeys(keys))
         graph_schema = GraphSchema.union([*(m.graph_schema() for m in mappings.values()), SCHEMA_GRAPH])
+        plans = {name: WritePlan.of(mapping) for name, mapping in mappings.items()}
         compiled = cls(
             schema_set=schema_set,
             version=version,
             contexts=contexts,
             mappings=mappings,
-            upserts={name: upsert_query(mapping) for name, mapping in mappings.items()},
+            upserts={name: plan.replace for name, plan in plans.items()},
+            plans=plans,
             constraints=constraints,
             graph_schema=graph_schema,
             guard=CypherGuard(graph_schema),
@@ -148,10 +193,15 @@ class CompiledSchema:
         raise InvalidSyntaxError(f"'schemas' names no known resource type's core schema (known: {known})", "schemas")
 
     def statements(self, resource_type: str, resource: Mapping[str, Any]) -> list[Statement]:
-        """The Cypher that applies a validated, normalised resource: its upsert with one row."""
+        """The Cypher that applies a validated, normalised resource: its replace (``<label>.replace``) with one row.
+
+        The writer (:class:`~scim_processor.stages.apply.GraphWriter`) sends the row through the
+        cheapest statement of the resource type's :class:`WritePlan` instead: nothing when the
+        graph holds the same ``meta_version``, the create when it holds no resource of that id.
+        """
         mapping = self.mappings[resource_type]
         row = graph_row(resource, mapping, self.contexts[resource_type].core.id)
-        return [Statement(self.upserts[resource_type], {"rows": [row]})]
+        return [self.plans[resource_type].statement("replace", {"rows": [row]})]
 
 
 _CACHE: dict[str, CompiledSchema] = {}

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .rule import META_PROPERTIES, ResourceMapping
+from .rule import META_PROPERTIES, SOURCE_KEY, VERSION_KEY, ResourceMapping
 
-META_KEYS = tuple(key for key, _ in META_PROPERTIES)
+META_KEYS = (SOURCE_KEY, *(key for key, _ in META_PROPERTIES))
 
 
 def now_text() -> str:
@@ -24,6 +24,8 @@ def _canonical(value: Any) -> Any:
         return {str(key): _canonical(item) for key, item in value.items()}
     if isinstance(value, list):
         items = [_canonical(item) for item in value]
+        if len(items) < 2:  # the usual single email or phone number: nothing to order
+            return items
         return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=str))
     return value
 
@@ -44,6 +46,27 @@ def content_version(row: Mapping[str, Any]) -> str:
     return 'W/"' + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16] + '"'
 
 
+def source_token(fingerprint: str, version: str) -> str:
+    """The ``meta_source`` value of a node written from an input document: the document's fingerprint bound to the content version.
+
+    Binding it to ``meta_version`` makes any later write that changes the content (a PATCH, a
+    request, another document) invalidate it, even one that does not know about ``meta_source``.
+
+    Args:
+        fingerprint: the input document's fingerprint (``stages/changes.py: source_fingerprint``).
+        version: the ``meta_version`` of the content written from it.
+
+    Returns:
+        32 hex digits of the SHA-256 of ``fingerprint``, a newline and ``version``.
+    """
+    return hashlib.sha256(f"{fingerprint}\n{version}".encode()).hexdigest()[:32]
+
+
+def stamp_source(row: dict[str, Any], fingerprint: str) -> None:
+    """Records in ``row`` (a :func:`graph_row`) that it was built from the document with ``fingerprint``."""
+    row[SOURCE_KEY] = source_token(fingerprint, row[VERSION_KEY])
+
+
 def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema: str, now: str | None = None) -> dict[str, Any]:
     """Every row key of ``mapping``, null where the resource leaves it unassigned.
 
@@ -57,8 +80,9 @@ def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema
 
     Returns:
         ``{"id": ..., <property keys>: value | None, <child attribute>: [{...}], <reference row keys>: [ids],
-        "meta_created", "meta_lastModified", "meta_version"}``; normalised keys (``userName_key``)
-        hold the lower-cased value.
+        "meta_source": None, "meta_created", "meta_lastModified", "meta_version"}``; normalised keys
+        (``userName_key``) hold the lower-cased value; reference ids are listed once each (the
+        first time they appear). ``meta_source`` is set by :func:`stamp_source`.
     """
 
     def lookup(schema: str, path: tuple[str, ...]) -> Any:
@@ -85,13 +109,14 @@ def graph_row(resource: Mapping[str, Any], mapping: ResourceMapping, core_schema
     for ref in mapping.references:
         found = lookup(ref.schema, (ref.attribute,))
         items = found if isinstance(found, list) else ([found] if found else [])
-        for target in ref.targets:
-            row[ref.row_key(target)] = []
+        targets: dict[str, dict[str, None]] = {target: {} for target in ref.targets}  # ordered sets of ids
         for item in items:
             if not isinstance(item, Mapping) or not isinstance(item.get("value"), str):
                 continue
             kind = item.get("type")
-            row[ref.row_key(kind if isinstance(kind, str) and kind in ref.targets else ref.targets[0])].append(item["value"])
+            targets[kind if isinstance(kind, str) and kind in ref.targets else ref.targets[0]][item["value"]] = None
+        for target, ids in targets.items():  # one relationship per referenced resource, so a create can CREATE it
+            row[ref.row_key(target)] = list(ids)
     stamp = now or now_text()
-    row.update(meta_created=stamp, meta_lastModified=stamp, meta_version=content_version(row))
+    row.update(meta_created=stamp, meta_lastModified=stamp, meta_version=content_version(row), meta_source=None)
     return row

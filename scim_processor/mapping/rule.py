@@ -27,7 +27,9 @@ Given a resource type's grounding context (its core schema and schema extensions
    every resource node; ``meta.resourceType`` and ``meta.location`` are derived when read back.
 
 Every resource node also has ``meta_version`` (:data:`VERSION_KEY`), the fingerprint of its stored
-content, so that re-applying an unchanged resource writes nothing.
+content, so that re-applying an unchanged resource writes nothing, and ``meta_source``
+(:data:`SOURCE_KEY`), the fingerprint of the input document it was written from (null when written
+by a request), so that re-applying the same document skips generation and validation.
 
 Uniqueness: ``id`` of every resource label, and every single-valued simple attribute whose
 ``uniqueness`` is ``server`` or ``global`` (``userName``), is marked ``unique`` and gets a
@@ -60,6 +62,10 @@ META_PROPERTIES = (("meta_created", "created"), ("meta_lastModified", "lastModif
 # The property holding the content fingerprint (:func:`scim_processor.mapping.rows.content_version`):
 # meta.version (RFC 7644 §3.14 ETag), which the upsert compares to skip unchanged resources.
 VERSION_KEY = "meta_version"
+# The property holding the source fingerprint (:func:`scim_processor.mapping.rows.source_token`):
+# which input document the stored content was last written from, bound to ``meta_version``, so
+# that re-applying the same document skips generation and validation (``stages/changes.py``).
+SOURCE_KEY = "meta_source"
 
 GRAPH_TYPES = {
     AttributeType.STRING: "STRING",
@@ -250,6 +256,8 @@ def map_resource_type(context: GroundingContext) -> ResourceMapping:
                     properties.append(
                         PropertyMapping(normalised_key(attribute.name), schema.id, (attribute.name,), "STRING", True, "key")
                     )
+    # The source fingerprint is no SCIM attribute: its path is its key, so no filter or read-back finds it.
+    properties.append(PropertyMapping(SOURCE_KEY, "", (SOURCE_KEY,), "STRING", derived="server"))
     properties.extend(PropertyMapping(key, "", ("meta", sub), "STRING", derived="server") for key, sub in META_PROPERTIES)
     seen: set[str] = set()
     row_keys = [p.key for p in properties] + [c.attribute for c in children]

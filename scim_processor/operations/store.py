@@ -125,7 +125,7 @@ class ResourceStore:
             raise conflict
 
     def _writer(self) -> GraphWriter:
-        return GraphWriter(self.processor.connection, self.compiled().guard, self.processor.settings.batch_size)
+        return GraphWriter(self.processor.connection, self.compiled(), self.processor.settings.batch_size)
 
     def _store(self, prepared: Prepared) -> None:
         """The identity check, then the writer."""

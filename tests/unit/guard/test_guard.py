@@ -169,8 +169,10 @@ def test_allowlisted_functions() -> None:
 
 
 def test_the_generated_upsert_queries_pass_the_guard(compiled) -> None:
-    for query in compiled.upserts.values():
-        assert GUARDS["scim"].check(query, parameters={"rows"}).valid
+    for plan in compiled.plans.values():
+        for query in (plan.create, plan.replace, plan.source):
+            assert GUARDS["scim"].check(query, parameters={"rows"}).valid, query
+        assert GUARDS["scim"].check(plan.state, read_only=True, parameters={"ids"}).valid
 
 
 def test_the_project_cypher_files_pass_the_guard() -> None:
