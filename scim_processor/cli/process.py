@@ -111,11 +111,12 @@ def get(
                 resource_type, resource_id = runner.resolve_path(path)
                 if resource_id is None:
                     raise ValueError(f"{path}: give /<Resources>/<id>; listing and search are not supported")
-                resource = runner.store.get(resource_type, resource_id)
+                names, left_out = _names(attributes), _names(excluded)
+                resource = runner.store.get(resource_type, resource_id, attributes=names, excluded=left_out)  # reads only what is kept
             except ScimError as error:
                 print_json(error.to_dict())
                 raise typer.Exit(1) from None
-            resource = project(resource, runner.store.context(resource_type), _names(attributes), _names(excluded))
+            resource = project(resource, runner.store.context(resource_type), names, left_out)
     print_json(resource)
 
 
