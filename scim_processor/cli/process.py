@@ -53,7 +53,7 @@ def process(
         total = count_payloads(files)
         payloads = read_paths(files, settings.max_payload_bytes, settings.max_file_bytes)
         counts: Counter[tuple[str, str]] = Counter()
-        with ScimProcessor.open(settings) as processor, output.open("w", encoding="utf-8") as results:
+        with ScimProcessor.open(settings, dry_run=dry_run) as processor, output.open("w", encoding="utf-8") as results:
             columns = (
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                 RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(),

@@ -1,0 +1,48 @@
+"""An offline processor (a dry run with schema files): no graph server is started, reached or needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scim_processor import ScimProcessor, Settings
+from scim_processor.config import GraphSettings
+from scim_processor.errors import GraphError
+from scim_processor.operations.envelope import OperationRunner
+
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+@pytest.fixture
+def offline(tmp_path: Path) -> ScimProcessor:
+    settings = Settings(home=tmp_path / "home", graph=GraphSettings(uri=None))
+    return ScimProcessor.open(settings, dry_run=True)  # no NEO4J_URI, no server running under home
+
+
+def test_no_server_and_no_home(offline: ScimProcessor, tmp_path: Path) -> None:
+    assert not offline.online
+    with pytest.raises(GraphError, match="offline"):
+        _ = offline.connection
+    with pytest.raises(GraphError, match="offline"):
+        offline.run_cypher("MATCH (n:User) RETURN n.id AS id")
+    offline.close()
+    assert not (tmp_path / "home").exists()
+
+
+def test_an_offline_dry_run_keeps_the_identity_rules_within_the_run(offline: ScimProcessor) -> None:
+    results = offline.process(
+        [{"schemas": [CORE], "userName": "ada"}, {"schemas": [CORE], "id": "other", "userName": "ADA"}, {"schemas": [CORE], "userName": 7}],
+        dry_run=True,
+    )
+    assert [r.status for r in results] == ["accepted", "rejected", "rejected"]
+    assert results[1].error is not None and (results[1].error.status, results[1].error.scim_type) == (409, "uniqueness")
+    assert results[0].cypher and results[0].resource is not None and results[0].resource["userName"] == "ada"
+
+
+def test_requests_are_checked_for_form_offline(offline: ScimProcessor) -> None:
+    runner = OperationRunner(offline)
+    envelope = {"method": "POST", "path": "/Users", "body": {"schemas": [CORE], "userName": "bob"}}
+    wrong = {"method": "PATCH", "path": "/Nowhere/1", "body": {}}
+    results = list(runner.run([envelope, wrong], dry_run=True))
+    assert [(r.status, getattr(r, "http_status", None)) for r in results] == [("accepted", 201), ("rejected", 404)]
