@@ -170,7 +170,7 @@ class GraphScimService(ScimService):
 
 
 class GraphScimHandler(ScimHandler):
-    """scim2-server's handler with PATCH delegated to the store (member edits touch only those edges)."""
+    """scim2-server's handler with PATCH delegated to the store (member edits touch only those edges); no precondition reads members."""
 
     storage: GraphStorage
 
@@ -181,8 +181,15 @@ class GraphScimHandler(ScimHandler):
             body = patch_op.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         expected = conditions.if_match.strip() if conditions.if_match and conditions.if_match.strip() != "*" else None
         if conditions.if_match and conditions.if_match.strip() == "*":
-            self.storage.get(resource_type, resource_id)  # If-Match: * needs the resource to exist (RFC 9110 §13.1.1)
+            self.storage.head(resource_type, resource_id)  # If-Match: * needs the resource to exist (RFC 9110 §13.1.1)
         return self.storage.patch(resource_type, resource_id, body, expected_version=expected)
+
+    def delete_resource(self, resource_type: ResourceType, resource_id: str, conditions: Conditions) -> None:
+        """scim2-server's DELETE, its preconditions checked on :meth:`GraphStorage.head` (a large group's members are not read)."""
+        current = self.storage.head(resource_type, resource_id)
+        self.service.check_deletion(current, conditions)
+        version = current.meta.version if current.meta is not None else None
+        self.storage.delete(resource_type, resource_id, expected_version=version)
 
     def bulk(self, request: ScimRequest) -> ScimResponse:
         """Bulk (RFC 7644 §3.7): each operation's body comes from the validated Bulk message, not a recorded one."""

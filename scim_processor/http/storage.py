@@ -152,6 +152,14 @@ class GraphStorage(ScimStorage):
         """
         return self._resource(resource_type, self.store.get(self._name(resource_type), resource_id, **parameter_names(response_parameters)))
 
+    def head(self, resource_type: ResourceType, resource_id: str) -> Resource[Any]:
+        """The stored resource without its multi-valued complex and reference attributes: its ``meta`` (the ETag) for a precondition.
+
+        Raises:
+            NotFoundError: 404.
+        """
+        return self._resource(resource_type, self.store.get(self._name(resource_type), resource_id, attributes=["id"]))
+
     def search(self, resource_types: list[ResourceType], search_request: SearchRequest[Any], *, position: Any = None) -> SearchPage:
         """One page of matches, by Cypher (filter, sort, ``startIndex``/``count``), read back by the store.
 

@@ -66,3 +66,15 @@ def test_member_patch_answers_without_members(client: WsgiClient) -> None:
     kept = {k: after.body[k] for k in ("schemas", "displayName", "members")}
     replaced = client.request("PUT", url + "?excludedAttributes=members", {**kept, "externalId": "x"})
     assert replaced.status == 200 and "members" not in replaced.body and replaced.body["externalId"] == "x"
+
+
+def test_preconditions_of_a_group_without_reading_its_members(client: WsgiClient) -> None:
+    group, _ = _group(client)
+    url = f"{BASE}/Groups/{group['id']}"
+    rename = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName", "value": "Renamed"}]}
+    renamed = client.request("PATCH", url, rename, headers={"If-Match": "*"})
+    assert renamed.status == 200 and renamed.body["displayName"] == "Renamed" and len(renamed.body["members"]) == 3
+    assert client.request("PATCH", f"{BASE}/Groups/nosuch", rename, headers={"If-Match": "*"}).status == 404
+    assert client.request("DELETE", url, headers={"If-Match": group["meta"]["version"]}).status == 412
+    assert client.request("DELETE", url, headers={"If-Match": renamed.headers["ETag"]}).status == 204
+    assert client.request("GET", url).status == 404
