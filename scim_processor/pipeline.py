@@ -146,17 +146,21 @@ class ScimProcessor:
             settings: the settings (default: from the environment).
             read_only: connect as the read-only database user (see ``GraphConnection.open``); such
                 a processor can check and run read-only Cypher but not load schemas or write.
-            dry_run: for dry runs only: with ``NEO4J_URI`` unset and no embedded server running
-                under ``settings.home`` (its ``server.json``), start none and return
-                :meth:`offline` (the bundled schemas); otherwise connect as usual, so the graph's
-                schemas (custom extensions loaded there) and its stored resources are used.
+            dry_run: for dry runs only: when the bundled schema files would do, that is with
+                ``NEO4J_URI`` unset, no embedded server running under ``settings.home`` (its
+                ``server.json``) and no embedded graph there yet (a dry run on an empty graph
+                reads the bundled files), start none and return :meth:`offline`; otherwise connect
+                as usual, so the graph's schemas (custom extensions loaded there) and its stored
+                resources are used.
 
         Raises:
             scim_processor.errors.GraphError: the server cannot be started or reached.
         """
         settings = settings or Settings()
-        if dry_run and not settings.graph.uri and EmbeddedServer(settings.home).status() is None:
-            return cls.offline(settings)
+        if dry_run and not settings.graph.uri:
+            server = EmbeddedServer(settings.home)
+            if server.status() is None and not server.has_database():
+                return cls.offline(settings)
         return cls(GraphConnection.open(settings, read_only=read_only), settings)
 
     @classmethod

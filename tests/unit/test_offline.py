@@ -9,6 +9,7 @@ import pytest
 from scim_processor import ScimProcessor, Settings
 from scim_processor.config import GraphSettings
 from scim_processor.errors import GraphError
+from scim_processor.graph import EmbeddedServer
 from scim_processor.operations.envelope import OperationRunner
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -46,3 +47,11 @@ def test_requests_are_checked_for_form_offline(offline: ScimProcessor) -> None:
     wrong = {"method": "PATCH", "path": "/Nowhere/1", "body": {}}
     results = list(runner.run([envelope, wrong], dry_run=True))
     assert [(r.status, getattr(r, "http_status", None)) for r in results] == [("accepted", 201), ("rejected", 404)]
+
+
+def test_an_existing_embedded_graph_is_not_taken_for_an_empty_one(tmp_path: Path) -> None:
+    """A stopped embedded graph may hold custom schemas and resources: open(dry_run=True) starts it then, as before."""
+    server = EmbeddedServer(tmp_path / "home")
+    assert server.status() is None and not server.has_database()
+    (tmp_path / "home" / "arcadedb" / "databases" / "scim").mkdir(parents=True)
+    assert server.has_database()
