@@ -39,6 +39,9 @@ def process(
         str | None, typer.Option("--dialect", help="IdP tolerances: strict (RFC as written), entra or okta [env SCIM_PROCESSOR_DIALECT].")
     ] = None,
     keep_ids: Annotated[bool, typer.Option("--keep-ids", help="Keep a client id in POST bodies (an import from another SCIM server).")] = False,
+    schemas: Annotated[
+        Path | None, typer.Option("--schemas", help="With --dry-run: the schema and resource-type files of DIR; no graph server is reached.")
+    ] = None,
 ) -> None:
     """Process SCIM payload files into the identity graph (streamed: memory does not grow with the input).
 
@@ -48,12 +51,15 @@ def process(
     output = output or Path("scim-processor-results.jsonl")
     with Guarded():
         settings = load_settings()
+        if schemas is not None and not dry_run:
+            raise ValueError("--schemas needs --dry-run: a real run uses the graph's schemas (load them with 'schemas load DIR')")
         chosen = dialect(dialect_name or settings.dialect)
         files = files_of(paths)
         total = count_payloads(files)
         payloads = read_paths(files, settings.max_payload_bytes, settings.max_file_bytes)
         counts: Counter[tuple[str, str]] = Counter()
-        with ScimProcessor.open(settings, dry_run=dry_run) as processor, output.open("w", encoding="utf-8") as results:
+        opened = ScimProcessor.offline(settings, schemas) if schemas is not None else ScimProcessor.open(settings, dry_run=dry_run)
+        with opened as processor, output.open("w", encoding="utf-8") as results:
             columns = (
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                 RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(),

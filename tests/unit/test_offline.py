@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,8 @@ from scim_processor.config import GraphSettings
 from scim_processor.errors import GraphError
 from scim_processor.graph import EmbeddedServer
 from scim_processor.operations.envelope import OperationRunner
+from scim_processor.resources import bundled_dir
+from tests.conftest import EXAMPLES, run_cli
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -55,3 +60,20 @@ def test_an_existing_embedded_graph_is_not_taken_for_an_empty_one(tmp_path: Path
     assert server.status() is None and not server.has_database()
     (tmp_path / "home" / "arcadedb" / "databases" / "scim").mkdir(parents=True)
     assert server.has_database()
+
+
+def test_process_dry_run_with_schema_files(tmp_path: Path) -> None:
+    directory = tmp_path / "schemas"
+    directory.mkdir()
+    for name in ("rfc7643-8.6-resource-type-group.json", "rfc7643-8.7.1-schema-group.json"):
+        shutil.copy(bundled_dir("schemas") / name, directory / name)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "OPENAI_"))}
+    environment["SCIM_PROCESSOR_HOME"] = str(tmp_path / "home")
+    files = [str(EXAMPLES / "rfc7643-8.4-group.json"), str(EXAMPLES / "rfc7643-8.1-minimal-user.json")]
+    run = run_cli("process", *files, "--dry-run", "--schemas", str(directory), "-o", str(tmp_path / "r.jsonl"), env=environment, cwd=tmp_path)
+    assert run.returncode == 1, run.stderr  # the User is no resource type of these files
+    results = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert [(r["status"], r["resourceType"]) for r in results] == [("accepted", "Group"), ("rejected", None)]
+    assert not (tmp_path / "home").exists()
+    run = run_cli("process", files[0], "--schemas", str(directory), "-o", str(tmp_path / "r2.jsonl"), env=environment, cwd=tmp_path)
+    assert run.returncode == 2 and "--schemas needs --dry-run" in run.stderr and "Traceback" not in run.stderr
