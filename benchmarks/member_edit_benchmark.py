@@ -7,17 +7,25 @@ then times, through the resource store (validation, guard, one write transaction
 - PATCH add one member / remove one member: the edge write alone (what changes in the graph),
   and the whole ``ResourceStore.patch`` call, which also reads the group back with all its members;
 - the member count after each, to show that only that one edge changed;
-- for comparison, reading the group back (``get``) alone.
+- for comparison, reading the group back (``get``) alone;
+- ``GET /Groups/<id>`` over HTTP (the WSGI application called in process, no socket: routing,
+  auth, the storage, the read query, scim2-models and JSON) with ``excludedAttributes=members``
+  (the read query leaves the member pattern out, RFC 7644 §3.9) against the full GET, and the
+  member PATCH with ``excludedAttributes=members`` (its read-back skips the member ids too).
 Figures are printed, never asserted.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -25,6 +33,9 @@ sys.path.insert(0, str(ROOT))
 from scim_processor import ScimProcessor, Settings  # noqa: E402
 from scim_processor.config import GraphSettings  # noqa: E402
 from scim_processor.graph import EmbeddedServer, GraphConnection  # noqa: E402
+from scim_processor.graph.embedded import READER_USERNAME  # noqa: E402
+from scim_processor.http.app import create_app  # noqa: E402
+from scim_processor.http.auth import TOKEN_VARIABLE, load_api_token  # noqa: E402
 from scim_processor.operations.patch import member_edits, operations_of  # noqa: E402
 from scim_processor.operations.store import ResourceStore  # noqa: E402
 
@@ -53,12 +64,42 @@ def members(processor: ScimProcessor, group: str) -> int:
     return int(processor.connection.read("MATCH (:User)-[r:MEMBER_OF]->(:Group {id: $g}) RETURN count(r) AS c", {"g": group})[0]["c"])
 
 
+TOKEN = "benchmark-token-0123456789"  # noqa: S105 - a local benchmark's token
+
+
+def http(app: Callable[..., Any], method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """One request to the WSGI application, in process: (status, decoded body)."""
+    path, _, query = path.partition("?")
+    data = json.dumps(body).encode() if body is not None else b""
+    environ = {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+        "HTTP_HOST": "localhost", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data)),
+        "SCRIPT_NAME": "", "HTTP_AUTHORIZATION": f"Bearer {TOKEN}", "CONTENT_TYPE": "application/scim+json",
+    }  # fmt: skip
+    status: list[int] = []
+    raw = b"".join(app(environ, lambda code, headers, exc_info=None: status.append(int(code.split()[0]))))
+    return status[0], json.loads(raw) if raw else None
+
+
+def timed(runs: int, call: Callable[[], object]) -> list[float]:
+    """Seconds of ``runs`` calls of ``call``."""
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t)
+    return times
+
+
 def main(n: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="scim-member-bench-"))
     server = EmbeddedServer(home)
     info = server.start()
     try:
-        graph = GraphSettings(uri=info.uri, username="root", password=server.password(), database=info.database)
+        graph = GraphSettings(
+            uri=info.uri, username="root", password=server.password(), database=info.database,
+            read_username=READER_USERNAME, read_password=server.reader_password(),
+        )  # fmt: skip
         settings = Settings(home=home, graph=graph)
         with GraphConnection.open(settings) as connection:
             processor = ScimProcessor(connection, settings)
@@ -100,6 +141,28 @@ def main(n: int) -> None:
             print(f"  PATCH add, whole store call:           {ms(whole_add)}")
             print(f"  PATCH remove, whole store call:        {ms(whole_remove)}")
             print(f"  GET the group (all members read back): {ms(reads)}")
+            app = create_app(processor, load_api_token(home, {TOKEN_VARIABLE: TOKEN}))
+            url = f"/scim/v2/Groups/{group}"
+            status, body = http(app, "GET", url + "?excludedAttributes=members")
+            if status != 200 or "members" in body or body["displayName"] != "Everyone":
+                raise SystemExit(f"GET ?excludedAttributes=members answered {status} {body}")
+            slim = timed(10, lambda: http(app, "GET", url + "?excludedAttributes=members"))
+            slim_store = timed(10, lambda: store.get("Group", group, excluded=["members"]))
+            whole = timed(1, lambda: http(app, "GET", url))  # about 10-20 s: scim2-models validates every member
+            patched = []
+            for body in (add, remove) * 3:
+                t = time.perf_counter()
+                status, answer = http(app, "PATCH", url + "?excludedAttributes=members", body)
+                patched.append(time.perf_counter() - t)
+                if status != 200 or "members" in answer:
+                    raise SystemExit(f"PATCH ?excludedAttributes=members answered {status}")
+            if members(processor, group) != n:
+                raise SystemExit("the PATCHes over HTTP did not leave the member count as it was")
+            print("over HTTP (WSGI in process, no socket):")
+            print(f"  GET ?excludedAttributes=members:       {ms(slim)}  (10 runs)")
+            print(f"  GET, the whole group:                  {ms(whole)}  (1 run)")
+            print(f"  PATCH member add/remove ?excludedAttributes=members: {ms(patched)}  (6 runs)")
+            print(f"  store.get(excluded=['members']) alone: {ms(slim_store)}  (10 runs)")
     finally:
         server.stop()
 

@@ -26,7 +26,7 @@ from .errors import (
     ScimError,
     ScimProcessorError,
 )
-from .graph import GraphConnection, Statement
+from .graph import EmbeddedServer, GraphConnection, Statement
 from .graph.graph_schema import GraphSchema
 from .graph.schema_store import LoadReport, load_schemas
 from .guard import GuardReport
@@ -45,6 +45,7 @@ from .stages.retrieve import FileRetriever, GraphRetriever, Retriever
 from .stages.validate import ScimValidator
 
 log = logging.getLogger(__name__)
+_OFFLINE = "this processor is offline (a dry run with schema files): it has no graph connection"
 
 
 class ResultStatus(StrEnum):
@@ -135,10 +136,12 @@ class ScimProcessor:
     """Processes SCIM payloads into the identity graph.
 
     Args:
-        connection: an open :class:`GraphConnection` (see :meth:`open`).
+        connection: an open :class:`GraphConnection` (see :meth:`open`), or None for an offline
+            processor (:meth:`offline`: dry runs with schema files, no graph server).
         settings: limits and batch size.
         generator: the generation stage (default: :class:`DeterministicGenerator`).
-        retriever: the retrieval stage (default: a :class:`GraphRetriever` on ``connection``).
+        retriever: the retrieval stage (default: a :class:`GraphRetriever` on ``connection``;
+            offline, a :class:`FileRetriever` of the bundled ``schemas/``).
 
     Example::
 
@@ -150,45 +153,96 @@ class ScimProcessor:
 
     def __init__(
         self,
-        connection: GraphConnection,
+        connection: GraphConnection | None,
         settings: Settings | None = None,
         generator: Generator | None = None,
         retriever: Retriever | None = None,
     ):
-        self.connection = connection
+        self._connection = connection
         self.settings = settings or Settings()
-        self.retriever = retriever or GraphRetriever(connection)
+        self.retriever = retriever or (GraphRetriever(connection) if connection is not None else FileRetriever(bundled_dir("schemas")))
         self.generator = generator or DeterministicGenerator()
         self.validator = ScimValidator(self.settings.max_attribute_bytes)
-        self._reader: GraphConnection | None = connection if connection.read_only else None
+        self._reader: GraphConnection | None = connection if connection is not None and connection.read_only else None
+
+    @property
+    def connection(self) -> GraphConnection:
+        """The graph connection.
+
+        Raises:
+            scim_processor.errors.GraphError: the processor is offline (:meth:`offline`).
+        """
+        if self._connection is None:
+            raise GraphError(_OFFLINE)
+        return self._connection
+
+    @property
+    def online(self) -> bool:
+        """False for an offline processor (:meth:`offline`), which never reads or writes a graph."""
+        return self._connection is not None
 
     @classmethod
-    def open(cls, settings: Settings | None = None, *, read_only: bool = False) -> ScimProcessor:
+    def open(cls, settings: Settings | None = None, *, read_only: bool = False, dry_run: bool = False) -> ScimProcessor:
         """Connects to the configured graph (the embedded server when ``NEO4J_URI`` is unset).
 
         Args:
             settings: the settings (default: from the environment).
             read_only: connect as the read-only database user (see ``GraphConnection.open``); such
                 a processor can check and run read-only Cypher but not load schemas or write.
+            dry_run: for dry runs only: when the bundled schema files would do, that is with
+                ``NEO4J_URI`` unset, no embedded server running under ``settings.home`` (its
+                ``server.json``) and no embedded graph there yet (a dry run on an empty graph
+                reads the bundled files), start none and return :meth:`offline`; otherwise connect
+                as usual, so the graph's schemas (custom extensions loaded there) and its stored
+                resources are used.
 
         Raises:
             scim_processor.errors.GraphError: the server cannot be started or reached.
         """
         settings = settings or Settings()
+        if dry_run and not settings.graph.uri:
+            server = EmbeddedServer(settings.home)
+            if server.status() is None and not server.has_database():
+                return cls.offline(settings)
         return cls(GraphConnection.open(settings, read_only=read_only), settings)
 
+    @classmethod
+    def offline(cls, settings: Settings | None = None, schemas: Path | None = None) -> ScimProcessor:
+        """A processor with no graph connection, for dry runs: schemas from files, nothing read or written.
+
+        It generates and validates payloads and builds their Cypher exactly as a dry run on a
+        graph holding the same schemas and no resources does: the identity checks (two resources
+        never merged, RFC 7643 §4.1.1 case-insensitive ``userName``) see only the run's own
+        payloads; envelopes, PatchOp and Bulk are checked for form only, as in every dry run.
+
+        Args:
+            settings: limits and batch size (default: from the environment).
+            schemas: a directory of schema and resource-type files (default: the bundled ``schemas/``).
+
+        Raises:
+            scim_processor.errors.SchemaDefinitionError: (on first use) a schema file is invalid.
+        """
+        return cls(None, settings, retriever=FileRetriever(schemas or bundled_dir("schemas")))
+
     def read_connection(self) -> GraphConnection:
-        """The read-only connection :meth:`run_cypher` uses (opened on first use unless ours is one)."""
+        """The read-only connection :meth:`run_cypher` uses (opened on first use unless ours is one).
+
+        Raises:
+            scim_processor.errors.GraphError: the processor is offline, or the server cannot be reached.
+        """
+        if self._connection is None:
+            raise GraphError(_OFFLINE)
         if self._reader is None:
             self._reader = GraphConnection.open(self.settings, read_only=True)
         return self._reader
 
     def close(self) -> None:
         """Closes the connections (and releases an embedded server they use)."""
-        if self._reader is not None and self._reader is not self.connection:
+        if self._reader is not None and self._reader is not self._connection:
             self._reader.close()
         self._reader = None
-        self.connection.close()
+        if self._connection is not None:
+            self._connection.close()
 
     def __enter__(self) -> ScimProcessor:
         return self
@@ -334,7 +388,8 @@ class ScimProcessor:
         """
         retriever = self._run_retriever(dry_run)
         compiled = retriever.compiled()
-        writer = GraphWriter(self.connection, compiled, self.settings.batch_size, state=GraphState())
+        state = GraphState()
+        writer = None if dry_run else GraphWriter(self.connection, compiled, self.settings.batch_size, state=state)
         batch: list[PayloadResult] = []
         wrapped = (
             item if isinstance(item, Payload) else Payload(f"<payload {number}>", item)
@@ -345,7 +400,7 @@ class ScimProcessor:
         # Only the deterministic generator is known to be fork-safe (no open sockets, no threads).
         workers = self.settings.workers if type(self.generator) is DeterministicGenerator else 1
         # issue 15 §2: documents the graph already holds skip generation and validation (stages/changes.py).
-        screen = SourceScreen.for_run(self, compiled, dry_run=dry_run, state=writer.state, dialect=preparer.dialect.name)
+        screen = SourceScreen.for_run(self, compiled, dry_run=dry_run, state=state, dialect=preparer.dialect.name)
         for result in screen.map(prepare, wrapped, workers=workers):
             batch.append(result)
             if len(batch) >= self.settings.batch_size:
@@ -388,16 +443,16 @@ class ScimProcessor:
     def _finish(
         self,
         batch: list[PayloadResult],
-        writer: GraphWriter,
+        writer: GraphWriter | None,
         dry_run: bool,
         on_result: Callable[[PayloadResult], None] | None,
         compiled: CompiledSchema,
     ) -> Iterator[PayloadResult]:
         # Identity rule: a derived id never merges two resources (operations/identity.py).
         accepted = [(i, r.resource_type, r.resource) for i, r in enumerate(batch) if r.accepted and r.resource and r.resource_type]
-        for index, conflict in identity_conflicts(self.connection, compiled, accepted).items():
+        for index, conflict in identity_conflicts(self._connection, compiled, accepted).items():  # offline: no stored holders
             batch[index].status, batch[index].error = ResultStatus.REJECTED, conflict
-        if not dry_run:
+        if writer is not None:  # None in a dry run
             pending = [
                 PendingWrite(index, statement)
                 for index, result in enumerate(batch)

@@ -83,6 +83,9 @@ def process(
     dialect_name: DialectOption = None,
     keep_ids: Annotated[bool, typer.Option("--keep-ids", help="Keep a client id in POST bodies (an import from another SCIM server).")] = False,
     fmt: Format = OutputFormat.table,
+    schemas: Annotated[
+        Path | None, typer.Option("--schemas", help="With --dry-run: the schema and resource-type files of DIR; no graph server is reached.")
+    ] = None,
 ) -> None:
     """Process SCIM payload files into the identity graph (streamed: memory does not grow with the input).
 
@@ -101,13 +104,16 @@ def process(
         to_stdout = lines_file == STDIN
         refuse_overwrite(lines_file, force)
         settings = load_settings()
+        if schemas is not None and not dry_run:
+            raise UsageError("--schemas needs --dry-run: a real run uses the graph's schemas (load them with 'schemas load DIR')")
         chosen_dialect = dialect(dialect_name or settings.dialect)
         files = files_of(paths)
         total = None if STDIN in files else count_payloads(files)
         payloads = read_paths(files, settings.max_payload_bytes, settings.max_file_bytes)
         summary = Summary()
         with contextlib.ExitStack() as stack:
-            processor = stack.enter_context(ScimProcessor.open(settings))
+            opened = ScimProcessor.offline(settings, schemas) if schemas is not None else ScimProcessor.open(settings, dry_run=dry_run)
+            processor = stack.enter_context(opened)
             results: TextIO | None = None
             if lines_file is not None:
                 results = sys.stdout if to_stdout else stack.enter_context(lines_file.open("w", encoding="utf-8"))
@@ -212,11 +218,12 @@ def get(
                 resource_type, resource_id = runner.resolve_path(path)
                 if resource_id is None:
                     raise UsageError(f"{path}: give /<Resources>/<id>; listing and search are not supported")
-                resource = runner.store.get(resource_type, resource_id)
+                names, left_out = _names(attributes), _names(excluded)
+                resource = runner.store.get(resource_type, resource_id, attributes=names, excluded=left_out)  # reads only what is kept
             except ScimError as error:
                 print_error(error, fmt)
                 raise typer.Exit(1) from None
-            resource = project(resource, runner.store.context(resource_type), _names(attributes), _names(excluded))
+            resource = project(resource, runner.store.context(resource_type), names, left_out)
     if fmt == OutputFormat.json:
         print_json(resource)
         return

@@ -245,6 +245,14 @@ class EmbeddedServer:
         info = self._recorded()
         return info if info is not None and info.alive() else None
 
+    def has_database(self) -> bool:
+        """True if the embedded graph exists under ``home`` (``arcadedb/databases/scim``, made by an earlier start).
+
+        Such a graph may hold loaded schemas (custom extensions) and resources, which only a
+        running server can tell; without it the graph would start empty.
+        """
+        return (self.home / "arcadedb" / "databases" / DATABASE).is_dir()
+
     def in_use(self) -> bool:
         """True if some connection (in any process) holds a lease on the server."""
         if not self.clients_file.exists():

@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
@@ -61,7 +61,7 @@ from ..pipeline import ScimProcessor
 from ..scim.schema import RESOURCE_TYPE_URN
 from .auth import ApiToken
 from .search import GraphSearch
-from .storage import RAW_BODY, GraphStorage, ResourceStore
+from .storage import RAW_BODY, RESPONSE_PARAMETERS, GraphStorage, ResourceStore
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -158,13 +158,19 @@ class GraphScimService(ScimService):
         RAW_BODY.set(document if isinstance(document, dict) else None)
         return patch_op
 
+    def read_response_parameters(self, resource_type: ResourceType, query: Mapping[str, str]) -> ResponseParameters[Any]:
+        """``attributes`` / ``excludedAttributes`` (RFC 7644 §3.9), recorded so a PUT or PATCH reads the resource back with them."""
+        parameters = super().read_response_parameters(resource_type, query)
+        RESPONSE_PARAMETERS.set(parameters)
+        return parameters
+
     def patch_response(self, base_url: str, resource: Resource[Any], response_parameters: ResponseParameters[Any]) -> ScimResponse:
         """200 with the resource (RFC 7644 §3.5.2), whether or not attributes were requested."""
         return self.resource_response(self.publish(base_url, resource), Context.RESOURCE_REPLACEMENT_RESPONSE, response_parameters)
 
 
 class GraphScimHandler(ScimHandler):
-    """scim2-server's handler with PATCH delegated to the store (member edits touch only those edges)."""
+    """scim2-server's handler with PATCH delegated to the store (member edits touch only those edges); no precondition reads members."""
 
     storage: GraphStorage
 
@@ -175,12 +181,20 @@ class GraphScimHandler(ScimHandler):
             body = patch_op.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         expected = conditions.if_match.strip() if conditions.if_match and conditions.if_match.strip() != "*" else None
         if conditions.if_match and conditions.if_match.strip() == "*":
-            self.storage.get(resource_type, resource_id)  # If-Match: * needs the resource to exist (RFC 9110 §13.1.1)
+            self.storage.head(resource_type, resource_id)  # If-Match: * needs the resource to exist (RFC 9110 §13.1.1)
         return self.storage.patch(resource_type, resource_id, body, expected_version=expected)
+
+    def delete_resource(self, resource_type: ResourceType, resource_id: str, conditions: Conditions) -> None:
+        """scim2-server's DELETE, its preconditions checked on :meth:`GraphStorage.head` (a large group's members are not read)."""
+        current = self.storage.head(resource_type, resource_id)
+        self.service.check_deletion(current, conditions)
+        version = current.meta.version if current.meta is not None else None
+        self.storage.delete(resource_type, resource_id, expected_version=version)
 
     def bulk(self, request: ScimRequest) -> ScimResponse:
         """Bulk (RFC 7644 §3.7): each operation's body comes from the validated Bulk message, not a recorded one."""
         RAW_BODY.set(None)
+        RESPONSE_PARAMETERS.set(None)
         return super().bulk(request)
 
     def run_bulk_step(self, request: ScimRequest, plan: Any, step: Any) -> tuple[dict[str, Any], Resource[Any] | None]:
@@ -214,11 +228,12 @@ class GraphScimApplication(WSGIApplication):
 
     def serve(self, request: ScimRequest) -> ScimResponse:
         """Serves one request; the recorded body never outlives it."""
-        token = RAW_BODY.set(None)
+        token, parameters = RAW_BODY.set(None), RESPONSE_PARAMETERS.set(None)
         try:
             return super().serve(request)
         finally:
             RAW_BODY.reset(token)
+            RESPONSE_PARAMETERS.reset(parameters)
 
     def handle_exception(self, request: ScimRequest, exception: Exception) -> ScimResponse:
         """SCIM errors at INFO without bodies; anything else is a 500 logged with its traceback."""

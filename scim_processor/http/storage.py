@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypedDict, cast
 
 from scim2_models import Context, Resource, ResourceType, ResponseParameters, ScimProvider, SearchRequest
 from scim2_server.storage import ScimStorage, SearchPage
@@ -35,25 +35,52 @@ class ResourceStore(Protocol):
     (``NotFoundError``, ``UniquenessError``, ``PreconditionFailedError``, ...).
     """
 
-    def get(self, resource_type: str, id: str) -> dict[str, Any]: ...  # noqa: A002, D102 - RFC name
+    def get(  # noqa: D102
+        self, resource_type: str, id: str, *, attributes: Sequence[str] | None = None, excluded: Sequence[str] | None = None  # noqa: A002
+    ) -> dict[str, Any]: ...
 
-    def get_many(self, resource_type: str, ids: Sequence[str]) -> list[dict[str, Any]]: ...  # noqa: D102
+    def get_many(  # noqa: D102
+        self, resource_type: str, ids: Sequence[str], *, attributes: Sequence[str] | None = None, excluded: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]: ...
 
     def create(self, resource_type: str, body: Mapping[str, Any], *, keep_id: bool = False) -> dict[str, Any]: ...  # noqa: D102
 
     def replace(  # noqa: D102
-        self, resource_type: str, id: str, body: Mapping[str, Any], *, expected_version: str | None = None, upsert: bool = False  # noqa: A002
-    ) -> dict[str, Any]: ...
+        self, resource_type: str, id: str, body: Mapping[str, Any], *, expected_version: str | None = None, upsert: bool = False,  # noqa: A002
+        attributes: Sequence[str] | None = None, excluded: Sequence[str] | None = None,
+    ) -> dict[str, Any]: ...  # fmt: skip
 
     def patch(  # noqa: D102
-        self, resource_type: str, id: str, body: Mapping[str, Any], *, expected_version: str | None = None  # noqa: A002
-    ) -> dict[str, Any]: ...
+        self, resource_type: str, id: str, body: Mapping[str, Any], *, expected_version: str | None = None,  # noqa: A002
+        attributes: Sequence[str] | None = None, excluded: Sequence[str] | None = None,
+    ) -> dict[str, Any]: ...  # fmt: skip
 
     def delete(self, resource_type: str, id: str, *, expected_version: str | None = None) -> None: ...  # noqa: A002, D102
 
 
 RAW_BODY: ContextVar[dict[str, Any] | None] = ContextVar("scim_raw_body", default=None)
 """The decoded (dialect-normalised) body of the current POST or PUT request, set by the service."""
+
+RESPONSE_PARAMETERS: ContextVar[ResponseParameters[Any] | None] = ContextVar("scim_response_parameters", default=None)
+"""The ``attributes`` / ``excludedAttributes`` of the current request (RFC 7644 §3.9), set by the service;
+a PUT or PATCH reads the resource back with them (scim2-server passes them to ``get`` only)."""
+
+
+class AttributeNames(TypedDict):
+    """The store's ``attributes`` / ``excluded`` keyword arguments (RFC 7644 §3.9 paths, as sent)."""
+
+    attributes: list[str] | None
+    excluded: list[str] | None
+
+
+def parameter_names(parameters: ResponseParameters[Any] | None) -> AttributeNames:
+    """``attributes`` and ``excluded`` keyword arguments of the store from scim2-models' parsed parameters (RFC 7644 §3.9)."""
+    if parameters is None:
+        return AttributeNames(attributes=None, excluded=None)
+    return AttributeNames(
+        attributes=[str(path) for path in parameters.attributes] if parameters.attributes else None,
+        excluded=[str(path) for path in parameters.excluded_attributes] if parameters.excluded_attributes else None,
+    )
 
 
 class GraphStorage(ScimStorage):
@@ -117,11 +144,26 @@ class GraphStorage(ScimStorage):
     def get(
         self, resource_type: ResourceType, resource_id: str, *, response_parameters: ResponseParameters[Any] | None = None
     ) -> Resource[Any]:
-        """The stored resource (NotFoundError: 404). The whole resource; the service applies ``attributes``."""
-        return self._resource(resource_type, self.store.get(self._name(resource_type), resource_id))
+        """The stored resource (NotFoundError: 404), read without what ``response_parameters`` leave out (RFC 7644 §3.9).
+
+        The read query itself skips the multi-valued complex and reference attributes the response
+        does not keep (``excludedAttributes=members``: no member ids read); the service then applies
+        the parameters to the response.
+        """
+        return self._resource(resource_type, self.store.get(self._name(resource_type), resource_id, **parameter_names(response_parameters)))
+
+    def head(self, resource_type: ResourceType, resource_id: str) -> Resource[Any]:
+        """The stored resource without its multi-valued complex and reference attributes: its ``meta`` (the ETag) for a precondition.
+
+        Raises:
+            NotFoundError: 404.
+        """
+        return self._resource(resource_type, self.store.get(self._name(resource_type), resource_id, attributes=["id"]))
 
     def search(self, resource_types: list[ResourceType], search_request: SearchRequest[Any], *, position: Any = None) -> SearchPage:
         """One page of matches, by Cypher (filter, sort, ``startIndex``/``count``), read back by the store.
+
+        The read leaves out what the request's ``attributes`` / ``excludedAttributes`` do (RFC 7644 §3.9).
 
         Raises:
             scim_processor.errors.InvalidFilterError: the filter cannot be translated (400 invalidFilter).
@@ -141,7 +183,7 @@ class GraphStorage(ScimStorage):
             wanted.setdefault(name, []).append(rid)
         found: dict[tuple[str, str], Resource[Any]] = {}
         for name, ids in wanted.items():
-            for data in self.store.get_many(name, ids):
+            for data in self.store.get_many(name, ids, **parameter_names(search_request)):
                 found[(name, str(data["id"]))] = self._resource(by_name[name], data)
         resources = [found[hit] for hit in result.hits if hit in found]
         return SearchPage(total=result.total, resources=resources)
@@ -154,7 +196,9 @@ class GraphStorage(ScimStorage):
     def update(self, resource_type: ResourceType, resource: Resource[Any], *, expected_version: str | None = None) -> Resource[Any]:
         """Replaces the resource through the store (PUT semantics, RFC 7644 §3.5.1); 412 on a version mismatch."""
         body = self._body(resource, Context.RESOURCE_REPLACEMENT_REQUEST)
-        stored = self.store.replace(self._name(resource_type), str(resource.id), body, expected_version=expected_version)
+        stored = self.store.replace(
+            self._name(resource_type), str(resource.id), body, expected_version=expected_version, **parameter_names(RESPONSE_PARAMETERS.get())
+        )
         return self._resource(resource_type, stored)
 
     def delete(self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None) -> None:
@@ -162,8 +206,10 @@ class GraphStorage(ScimStorage):
         self.store.delete(self._name(resource_type), resource_id, expected_version=expected_version)
 
     def patch(self, resource_type: ResourceType, resource_id: str, body: Mapping[str, Any], *, expected_version: str | None = None) -> Resource[Any]:
-        """Applies a PatchOp body through the store (member edits change only those edges)."""
-        return self._resource(resource_type, self.store.patch(self._name(resource_type), resource_id, body, expected_version=expected_version))
+        """Applies a PatchOp body through the store (member edits change only those edges), read back with the request's ``attributes``."""
+        names = parameter_names(RESPONSE_PARAMETERS.get())
+        stored = self.store.patch(self._name(resource_type), resource_id, body, expected_version=expected_version, **names)
+        return self._resource(resource_type, stored)
 
     @contextmanager
     def _operation(self) -> Iterator[None]:

@@ -20,7 +20,7 @@ and are not resources: they read as absent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ..scim import GroundingContext
@@ -28,22 +28,45 @@ from .cypher import ident
 from .rule import ResourceMapping
 
 
-def read_query(mapping: ResourceMapping) -> str:
-    """The query that reads the resources of ``mapping`` whose ids are in ``$ids``.
+def read_query(
+    mapping: ResourceMapping,
+    include: Collection[tuple[str, str]] | None = None,
+    exclude: Collection[tuple[str, str]] = (),
+) -> str:
+    """The query that reads the resources of ``mapping`` whose ids are in ``$ids``, or only some of their attributes.
+
+    Args:
+        mapping: the resource type's mapping.
+        include: the top-level attributes to read, as ``(schema URN, attribute name)`` spelled as
+            in the mapping (``(GROUP_URN, "members")``), or None for every one;
+            :func:`~scim_processor.operations.projection.read_selection` derives it from
+            ``attributes`` (RFC 7644 §3.9).
+        exclude: top-level attributes not to read, same form.
 
     Returns:
-        Cypher returning one row per stored resource: ``node`` (its properties), ``c<i>`` (the
-        properties of each child mapping's nodes) and ``r<i>_<j>`` (the ids of each reference
-        mapping's ``j``-th target label). Placeholder nodes (no ``meta_version``) are skipped.
+        Cypher (values in parameters only: ``$ids``) returning one row per stored resource:
+        ``node`` (its properties: one map, every property key), ``c<i>`` (the properties of the
+        nodes of child mapping ``i``) and ``r<i>_<j>`` (the ids of reference mapping ``i``'s
+        ``j``-th target label), the ``c``/``r`` columns only for the attributes read: a
+        multi-valued complex or reference attribute left out costs no pattern at all.
+        Placeholder nodes (no ``meta_version``) are skipped.
     """
+
+    def wanted(schema: str, attribute: str) -> bool:
+        return (include is None or (schema, attribute) in include) and (schema, attribute) not in exclude
+
     label = ident(mapping.label)
     lines = [f"MATCH (n:{label}) WHERE n.id IN $ids AND n.meta_version IS NOT NULL"]
     carried = ["n"]
     for i, child in enumerate(mapping.children):
+        if not wanted(child.schema, child.attribute):
+            continue
         lines.append(f"OPTIONAL MATCH (n)-[:{ident(child.relationship_type)}]->(c:{ident(child.label)})")
         lines.append(f"WITH {', '.join(carried)}, collect(properties(c)) AS c{i}")
         carried.append(f"c{i}")
     for i, ref in enumerate(mapping.references):
+        if not wanted(ref.schema, ref.attribute):
+            continue
         for j, target in enumerate(ref.targets):
             edge = "(n)-[:{rel}]->(m:{target})" if ref.outgoing else "(m:{target})-[:{rel}]->(n)"
             lines.append("OPTIONAL MATCH " + edge.format(rel=ident(ref.relationship_type), target=ident(target)))
@@ -62,6 +85,8 @@ def _place(resource: dict[str, Any], schema: str, core_schema: str, path: tuple[
 
 def to_scim(record: Mapping[str, Any], mapping: ResourceMapping, context: GroundingContext) -> dict[str, Any]:
     """The SCIM JSON of one record of :func:`read_query` (the inverse of :func:`~scim_processor.mapping.rows.graph_row`).
+
+    A column the query left out (an attribute not read) gives no attribute.
 
     Args:
         record: ``{"node": {...}, "c0": [...], ..., "r0_0": [...]}``.

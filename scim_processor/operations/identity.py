@@ -63,11 +63,14 @@ def holder_query(compiled: CompiledSchema, resource_type: str, by: str) -> str:
     return f"MATCH (n:{label}) WHERE {where} RETURN n.id AS id, {name} AS name, {key_expr} AS key, n.meta_version AS version"
 
 
-def holders(connection: GraphConnection, compiled: CompiledSchema, resource_type: str, *, ids: Sequence[str] = (),
+def holders(connection: GraphConnection | None, compiled: CompiledSchema, resource_type: str, *, ids: Sequence[str] = (),
             keys: Sequence[str] = ()) -> list[dict[str, Any]]:  # fmt: skip
-    """The stored nodes holding ``ids`` or normalised ``keys`` (``{id, name, key, version}``), through the guard."""
+    """The stored nodes holding ``ids`` or normalised ``keys`` (``{id, name, key, version}``), through the guard.
+
+    With no connection (an offline dry run, ``ScimProcessor.offline``) nothing is stored: none.
+    """
     by, values = ("id", list(ids)) if ids else ("key", list(keys))
-    if not values or (by == "key" and key_property(compiled, resource_type) is None):
+    if connection is None or not values or (by == "key" and key_property(compiled, resource_type) is None):
         return []
     query = holder_query(compiled, resource_type, by)
     compiled.guard.require(query, read_only=True, parameters={f"{by}s"})
@@ -97,7 +100,7 @@ def key_error(resource_type: str, resource: Mapping[str, Any], holder: Mapping[s
 
 
 def identity_conflicts(
-    connection: GraphConnection, compiled: CompiledSchema, batch: Sequence[tuple[int, str, Mapping[str, Any]]]
+    connection: GraphConnection | None, compiled: CompiledSchema, batch: Sequence[tuple[int, str, Mapping[str, Any]]]
 ) -> dict[int, UniquenessError]:
     """The payloads of a batch that would merge two resources or share a normalised key, by index.
 
@@ -105,7 +108,8 @@ def identity_conflicts(
     the batch leave it.
 
     Args:
-        connection: the graph (read only: two queries per resource type with a normalised key).
+        connection: the graph (read only: two queries per resource type with a normalised key),
+            or None offline (only the batch's own payloads are compared).
         compiled: the compiled schema.
         batch: ``(index, resource type, normalised resource)`` of the accepted payloads, in order.
 

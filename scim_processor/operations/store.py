@@ -33,6 +33,7 @@ from ..stages.prepare import Prepared, Preparer
 from .dialects import STRICT, Dialect
 from .identity import drop_client_id, holders, identity_conflicts, key_property
 from .patch import MemberEdits, apply_patch, member_edits, operations_of
+from .projection import read_selection
 
 if TYPE_CHECKING:
     from ..pipeline import ScimProcessor
@@ -139,11 +140,28 @@ class ResourceStore:
         if report.failures:
             raise report.failures[0]
 
-    def _read(self, resource_type: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def read(
+        self, resource_type: str, ids: Sequence[str], *, attributes: Sequence[str] | None = None, excluded: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The stored resources of ``ids`` by id (missing ones absent), reading only what a response with these parameters keeps.
+
+        Args:
+            resource_type: ``User``, ``Group``, ...
+            ids: resource ids.
+            attributes: the ``attributes`` parameter (RFC 7644 §3.9), or None.
+            excluded: the ``excludedAttributes`` parameter, or None.
+
+        Returns:
+            id → SCIM JSON with ``meta``; a multi-valued complex or reference attribute the
+            parameters leave out (:func:`~scim_processor.operations.projection.read_selection`)
+            is not read at all. Sub-attributes are not trimmed: apply
+            :func:`~scim_processor.operations.projection.project` for the response itself.
+        """
         compiled = self.compiled()
         context = self.context(resource_type)
         mapping = compiled.mappings[resource_type]
-        query = read_query(mapping)
+        include, exclude = read_selection(context, attributes, excluded)
+        query = read_query(mapping, include, exclude)
         compiled.guard.require(query, read_only=True, parameters={"ids"})
         rows = self.processor.read_connection().read(query, {"ids": list(ids)})  # a read path: the read-only user
         resources = (to_scim(row, mapping, context) for row in rows)
@@ -154,20 +172,27 @@ class ResourceStore:
         """True if the resource is stored (a node created only as a reference target is not)."""
         return self._head(resource_type, id) is not None
 
-    def get(self, resource_type: str, id: str) -> dict[str, Any]:  # noqa: A002 - the RFC's name
+    def get(
+        self, resource_type: str, id: str, *, attributes: Sequence[str] | None = None, excluded: Sequence[str] | None = None  # noqa: A002
+    ) -> dict[str, Any]:
         """The stored resource as SCIM JSON with ``meta`` (RFC 7644 §3.4.1).
+
+        With ``attributes`` / ``excluded`` (RFC 7644 §3.9) what the response leaves out may be left
+        unread (see :meth:`read`); the response itself is :func:`~scim_processor.operations.projection.project` of it.
 
         Raises:
             NotFoundError: 404, no such resource (a node created only as a reference target is none).
         """
-        found = self._read(resource_type, [id]).get(id)
+        found = self.read(resource_type, [id], attributes=attributes, excluded=excluded).get(id)
         if found is None:
             raise NotFoundError(f"{resource_type} {id!r} not found")
         return found
 
-    def get_many(self, resource_type: str, ids: Sequence[str]) -> list[dict[str, Any]]:
-        """The stored resources of ``ids``, in the order of ``ids``; missing ones are skipped."""
-        found = self._read(resource_type, list(dict.fromkeys(ids)))
+    def get_many(
+        self, resource_type: str, ids: Sequence[str], *, attributes: Sequence[str] | None = None, excluded: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The stored resources of ``ids``, in the order of ``ids``; missing ones are skipped (parameters: :meth:`get`)."""
+        found = self.read(resource_type, list(dict.fromkeys(ids)), attributes=attributes, excluded=excluded)
         return [found[i] for i in ids if i in found]
 
     def create(self, resource_type: str, body: Mapping[str, Any], *, keep_id: bool = False) -> dict[str, Any]:
@@ -209,7 +234,7 @@ class ResourceStore:
 
     def replace(
         self, resource_type: str, id: str, body: Mapping[str, Any], *, expected_version: str | None = None,  # noqa: A002
-        upsert: bool = False,
+        upsert: bool = False, attributes: Sequence[str] | None = None, excluded: Sequence[str] | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         """PUT (RFC 7644 §3.5.1): the resource's new state; absent attributes are removed.
 
@@ -220,6 +245,8 @@ class ResourceStore:
             upsert: create the resource with this ``id`` if it does not exist (files: a migration
                 keeps its ids); otherwise 404.
             expected_version: an ``If-Match`` ETag: 412 if the stored version differs.
+            attributes: the response's ``attributes`` (RFC 7644 §3.9): the read-back is :meth:`get`'s with them.
+            excluded: the response's ``excludedAttributes``, likewise.
 
         Raises:
             NotFoundError: 404 (without ``upsert``). PreconditionFailedError: 412 (also for a missing
@@ -237,14 +264,17 @@ class ResourceStore:
         if head is not None:
             self._existing(resource_type, id, expected_version)
         self._store(self._prepare(resource_type, body, resource_id=id))
-        return self.get(resource_type, id)
+        return self.get(resource_type, id, attributes=attributes, excluded=excluded)
 
     def patch(
-        self, resource_type: str, id: str, body: Mapping[str, Any], *, expected_version: str | None = None  # noqa: A002
-    ) -> dict[str, Any]:
+        self, resource_type: str, id: str, body: Mapping[str, Any], *, expected_version: str | None = None,  # noqa: A002
+        attributes: Sequence[str] | None = None, excluded: Sequence[str] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         """PATCH (RFC 7644 §3.5.2) applied by scim2-models with the dialect's policy, then written.
 
-        A PatchOp that only adds or removes members changes those relationships only.
+        A PatchOp that only adds or removes members changes those relationships only. The
+        resource read back is :meth:`get`'s with ``attributes`` / ``excluded`` (RFC 7644 §3.9): under
+        ``excludedAttributes=members`` a member edit of a large group reads no member ids.
 
         Raises:
             NotFoundError: 404. PreconditionFailedError: 412. UniquenessError: 409.
@@ -259,12 +289,12 @@ class ResourceStore:
         edits = member_edits(operations, self.compiled().mappings[resource_type], self.dialect)
         if edits is not None:
             self._edit_references(resource_type, id, edits, head["version"])
-            return self.get(resource_type, id)
+            return self.get(resource_type, id, attributes=attributes, excluded=excluded)
         stored = self.get(resource_type, id)
         context = self.context(resource_type)
         patched = apply_patch(stored, operations, context, self.processor.validator.model(context), self.dialect, self.warnings)
         self._store(self._prepare(resource_type, patched, resource_id=id))
-        return self.get(resource_type, id)
+        return self.get(resource_type, id, attributes=attributes, excluded=excluded)
 
     def delete(self, resource_type: str, id: str, *, expected_version: str | None = None) -> None:  # noqa: A002
         """DELETE (RFC 7644 §3.6): the resource node, its child nodes and its reference relationships.

@@ -105,7 +105,7 @@ class SourceScreen:
     :meth:`~scim_processor.ScimProcessor.iter_process` batches.
 
     Args:
-        connection: the graph (one read per resource type and batch).
+        connection: the graph (one read per resource type and batch); None only when not ``enabled``.
         compiled: the compiled schema (resource type resolution, the state read, its guard).
         salt: what else a verdict depends on (see :meth:`for_run`).
         batch_size: payloads per read; the caller's write batch size.
@@ -115,7 +115,7 @@ class SourceScreen:
     """
 
     def __init__(
-        self, connection: GraphConnection, compiled: CompiledSchema, *, salt: bytes, batch_size: int, enabled: bool = True,
+        self, connection: GraphConnection | None, compiled: CompiledSchema, *, salt: bytes, batch_size: int, enabled: bool = True,
         state: GraphState | None = None,
     ):  # fmt: skip
         self.connection = connection
@@ -147,8 +147,8 @@ class SourceScreen:
         parts = (_FORMAT, compiled.version, f"{generator.__module__}.{generator.__qualname__}",
                  settings.max_payload_bytes, settings.max_attribute_bytes, settings.max_depth, dialect)  # fmt: skip
         salt = "|".join(map(str, parts)).encode()
-        enabled = not dry_run and generator is DeterministicGenerator
-        return cls(processor.connection, compiled, salt=salt, batch_size=settings.batch_size, enabled=enabled, state=state)
+        enabled = not dry_run and generator is DeterministicGenerator and processor.online
+        return cls(processor.connection if enabled else None, compiled, salt=salt, batch_size=settings.batch_size, enabled=enabled, state=state)
 
     def map(self, prepare: Callable[[Payload], PayloadResult], payloads: Iterable[Payload], *, workers: int) -> Iterator[PayloadResult]:
         """``ordered_map(prepare, payloads)``, except that documents the graph holds are not prepared but reported ``unchanged``.
@@ -218,6 +218,8 @@ class SourceScreen:
 
     def _marks(self, chunk: list[Payload]) -> list[_Hit | str | None]:
         """Per payload of ``chunk``: a :class:`_Hit`, else its fingerprint (None if it has none)."""
+        if self.connection is None:  # not enabled: map() does not screen
+            return [None] * len(chunk)
         fingerprints = [source_fingerprint(payload, self.salt) for payload in chunk]
         guesses: list[tuple[str, str] | None] = [
             self._guess(payload) if fingerprint else None for payload, fingerprint in zip(chunk, fingerprints, strict=True)

@@ -6,6 +6,7 @@ Every test runs the real command line (``python -m scim_processor``) in a subpro
 from __future__ import annotations
 
 import importlib.util
+import hashlib
 import json
 import os
 import random
@@ -236,7 +237,9 @@ def test_results_modes_cypher_and_warnings(env: dict[str, str], tmp_path: Path) 
     run = cli("process", str(source), "-o", str(tmp_path / "cypher.jsonl"), "--include-cypher", "--dry-run", env=env, cwd=tmp_path)
     with_cypher = json.loads((tmp_path / "cypher.jsonl").read_text().splitlines()[0])
     statement = with_cypher["cypher"][0]
-    assert statement["query"] and "rows" in statement["parameters"] and statement["fingerprint"] == accepted["cypher"][0]["fingerprint"]
+    assert statement["query"] and "rows" in statement["parameters"]
+    assert statement["fingerprint"] == hashlib.sha256(statement["query"].encode()).hexdigest()[:16]
+    assert accepted["cypher"][0]["name"] == "User.create"  # what ran on the graph; a dry run shows the statement it prepared
 
     run = cli("process", str(source), "-o", str(tmp_path / "none.jsonl"), "--results", "summary", "--dry-run", "--format", "json", env=env, cwd=tmp_path)
     assert not (tmp_path / "none.jsonl").exists() and json.loads(run.stdout)["results"] is None
