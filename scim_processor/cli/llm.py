@@ -19,13 +19,19 @@ from rich.table import Table
 from ..config import Settings
 from ..llm.config import NO_ENDPOINT, LlmSettings, chat_model
 from .app import app
-from .output import Guarded, err, fail, out, print_json
+from .output import Guarded, err, fail, out, print_json, strict_json
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from ..llm.mapping_file import SourceMapping, Target
+    from ..llm.shape_mapper import Plan, ShapeMapper
+    from ..llm.shapes import SourceFile
+
 finetune_app = typer.Typer(help="Fine-tuning datasets from accepted results.", no_args_is_help=True)
 app.add_typer(finetune_app, name="finetune")
+mappings_app = typer.Typer(help="Source-shape mappings stored in the graph (map learns one per shape).", no_args_is_help=True)
+app.add_typer(mappings_app, name="mappings")
 
 
 class Task(StrEnum):
@@ -44,44 +50,245 @@ def _model() -> BaseChatModel:
     return model
 
 
+class Format(StrEnum):
+    """Output formats of the ``map`` and ``mappings`` commands."""
+
+    table = "table"
+    json = "json"
+
+
+_TEXT_SUFFIXES = (".txt", ".eml", ".vcf", ".xml")
+_STRUCTURED_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".ldif")
+
+
+def _record_files(paths: list[Path]) -> list[Path]:
+    """The record files named by ``paths`` (a directory: its record files, sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in (*_STRUCTURED_SUFFIXES, *_TEXT_SUFFIXES))
+        else:
+            files.append(path)
+    return files
+
+
 @app.command("map")
 def map_records(
-    paths: Annotated[list[Path], typer.Argument(help="Record files (.json, .jsonl, .csv, .ldif) or directories of them.")],
+    paths: Annotated[list[Path], typer.Argument(help="Record files (.csv, .json, .jsonl, .ldif; .txt, .eml, .vcf, .xml) or directories of them.")],
     resource_type: Annotated[str, typer.Option("--resource-type", help="User or Group.")] = "User",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Results file (JSON Lines).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Generate and validate; write nothing to the graph.")] = False,
-    max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Model calls per record (correction loop).")] = 3,
+    max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Model calls per new shape (at most 4) or per text record.")] = 3,
+    plan: Annotated[Path | None, typer.Option("--plan", help="Write the file's mapping (stored or proposed) to PLAN; no resources.")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="Apply this reviewed mapping file and store it; no model needed.")] = None,
+    per_record: Annotated[bool, typer.Option("--per-record", help="Ask the model for every record (no shapes), as for text records.")] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="Summary as a table or JSON.")] = Format.table,
 ) -> None:
-    """Map non-SCIM identity records to validated SCIM resources with a chat model, then apply them."""
+    """Map non-SCIM identity records to validated SCIM resources, then apply them as process does.
+
+    Structured files (.csv, .json, .jsonl, .ldif) use one mapping per source shape: the stored one for a known
+    shape (no model call), else a proposal (graph matching first, then at most 4 model calls), stored in the
+    graph. Text records (.txt, .eml, .vcf, .xml) and --per-record ask the model per record.
+    """
     from ..llm.core import open_processor
+    from ..llm.shape_mapper import Plan, ShapeMapper
+    from ..llm.shapes import SourceFile
+
+    if plan is not None and mapping is not None:
+        raise fail("use --plan or --mapping, not both")
+    files = _record_files(paths)
+    text = [f for f in files if per_record or f.suffix.lower() in _TEXT_SUFFIXES]
+    structured_files = [f for f in files if f not in text]
+    if (plan is not None or mapping is not None) and (len(structured_files) != 1 or text):
+        raise fail("--plan and --mapping take exactly one structured record file (.csv, .json, .jsonl, .ldif)")
+    settings = Settings()
+    output = output or Path("scim-processor-map-results.jsonl")
+    counts: Counter[str] = Counter()
+    shapes: list[dict[str, Any]] = []
+    with Guarded(), open_processor(settings) as processor:
+        mapper = ShapeMapper(processor, _model, max_attempts)
+        sources = [SourceFile.open(file) for file in structured_files]
+        if mapping is not None:
+            plans = [Plan(_reviewed_mapping(mapper, mapping, sources[0], resource_type, store=not dry_run), "file")]
+        else:
+            plans = [mapper.plan(source, resource_type, store=not dry_run) for source in sources]
+        if plan is not None:
+            _write_plan(mapper, sources[0], plan, plans[0], fmt)
+            return
+        with output.open("w", encoding="utf-8") as results:
+            for source, chosen in zip(sources, plans, strict=True):
+                shapes.append({"file": str(source.path), "shape": chosen.mapping.fingerprint, "origin": chosen.origin,
+                               "modelCalls": chosen.model_calls})  # fmt: skip
+                for item in mapper.apply(source, chosen.mapping, dry_run=dry_run):
+                    results.write(strict_json(item.to_json()) + "\n")
+                    counts[item.result.status] += 1
+            if text:
+                _map_per_record(processor, text, resource_type, max_attempts, dry_run, results, counts, settings)
+    _summary(counts, shapes, output, dry_run, fmt)
+    raise typer.Exit(1 if counts["rejected"] else 0)
+
+
+def _reviewed_mapping(mapper: ShapeMapper, path: Path, source: SourceFile, resource_type: str, *, store: bool) -> SourceMapping:
+    """Reads, checks and (unless a dry run) stores a reviewed mapping file for ``source``; MappingFileError names a problem."""
+    from ..llm.mapping_file import MappingFileError, load_mapping
+
+    chosen = load_mapping(path)
+    if chosen.shape.format != source.format:
+        raise MappingFileError(f"{path}: the mapping is for {chosen.shape.format} records; {source.path} holds {source.format}")
+    chosen.reviewed = True
+    mapper.compile(chosen)  # every problem → exit 2 naming it
+    if store:
+        mapper.store.save(chosen)
+    return chosen
+
+
+def _write_plan(mapper: ShapeMapper, source: SourceFile, path: Path, plan: Plan, fmt: Format) -> None:
+    """Writes the plan file and prints the mapping (source → target, transform, a sample value before and after)."""
+    from ..llm.mapping_file import write_mapping
+
+    chosen = plan.mapping
+    write_mapping(chosen, path)
+    compiled = mapper.compile(chosen)
+    samples = source.samples()
+    rows = []
+    for step in compiled.steps:
+        sample = next((s.values for s in samples if step.sources[0] in s.values), {})
+        rows.append({"source": " + ".join(step.sources), "target": step.target.path, "transform": step.transform.name,
+                     "before": sample.get(step.sources[0]), "after": _value_at(compiled.build(sample).resource, step.target)})  # fmt: skip
+    unmapped = [f for f in chosen.shape.fields if not any(f in e.sources for e in chosen.entries)]
+    notes = plan.proposal.notes if plan.proposal else []
+    if fmt == Format.json:
+        print_json({"plan": str(path), "shape": chosen.fingerprint, "origin": plan.origin, "modelCalls": plan.model_calls,
+                    "mapping": chosen.to_json(), "samples": rows, "unmapped": unmapped, "notes": notes})  # fmt: skip
+        return
+    table = Table(title=f"mapping of {source.path} (shape {chosen.fingerprint}, {plan.origin}, {plan.model_calls} model call(s))")
+    for column in ("source", "target", "transform", "sample before", "after"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["source"], row["target"], row["transform"], _shown(row["before"]), _shown(row["after"]))
+    out.print(table)
+    if unmapped:
+        out.print("unmapped: " + ", ".join(unmapped), highlight=False)
+    for note in notes:
+        err.print(f"note: {note}", highlight=False)
+    out.print(f"plan written to {path}; review it, then: scim-processor map {source.path} --mapping {path}", highlight=False)
+
+
+def _value_at(resource: dict[str, Any], target: Target) -> Any:
+    container = resource.get(target.urn, {}) if target.urn else resource
+    value = container.get(target.attribute)
+    if target.sub is None:
+        return value
+    if isinstance(value, list):
+        item: dict[str, Any] = next((i for i in value if i.get("type") == target.type_value), {})
+        return item.get(target.sub)
+    return value.get(target.sub) if isinstance(value, dict) else None
+
+
+def _shown(value: Any) -> str:
+    return "" if value is None else (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))[:60]
+
+
+def _map_per_record(
+    processor: Any, files: list[Path], resource_type: str, max_attempts: int, dry_run: bool, results: Any,
+    counts: Counter[str], settings: Settings,
+) -> None:  # fmt: skip
+    """The per-record path: each record asks the model (text records, --per-record)."""
     from ..llm.mapper import Mapper, MapResult
     from ..llm.records import read_records
     from ..llm.store import ExampleStore
 
     model = _model()
-    settings = Settings()
-    output = output or Path("scim-processor-map-results.jsonl")
-    counts: Counter[str] = Counter()
-    with Guarded():
-        records = read_records(paths)
-        store = ExampleStore(settings.home)
-        with open_processor(settings) as processor, output.open("w", encoding="utf-8") as results:
-            mapper = Mapper(processor, model, max_attempts)
+    records = read_records(files)
+    store = ExampleStore(settings.home)
 
-            def done(item: MapResult) -> None:
-                results.write(json.dumps(item.to_json(), ensure_ascii=False, default=str) + "\n")
-                counts[item.result.status] += 1
-                if item.accepted and item.result.resource:
-                    store.add("map", item.prompt, item.result.resource, source=item.record.source, model=item.model)
+    def done(item: MapResult) -> None:
+        results.write(strict_json(item.to_json()) + "\n")
+        counts[item.result.status] += 1
+        if item.accepted and item.result.resource:
+            store.add("map", item.prompt, item.result.resource, source=item.record.source, model=item.model)
 
-            mapper.map(records, resource_type, dry_run=dry_run, on_result=done)
+    Mapper(processor, model, max_attempts).map(records, resource_type, dry_run=dry_run, on_result=done)
+
+
+def _summary(counts: Counter[str], shapes: list[dict[str, Any]], output: Path, dry_run: bool, fmt: Format) -> None:
+    if fmt == Format.json:
+        print_json({"accepted": counts["accepted"], "unchanged": counts["unchanged"], "rejected": counts["rejected"],
+                    "dryRun": dry_run, "shapes": shapes, "modelCalls": sum(s["modelCalls"] for s in shapes),
+                    "results": str(output)})  # fmt: skip
+        return
     table = Table(title="records mapped" + (" (dry run: nothing written)" if dry_run else ""))
     table.add_column("accepted", style="green", justify="right")
+    table.add_column("unchanged", justify="right")
     table.add_column("rejected", style="red", justify="right")
-    table.add_row(str(counts["accepted"]), str(counts["rejected"]))
+    table.add_row(str(counts["accepted"]), str(counts["unchanged"]), str(counts["rejected"]))
     out.print(table)
+    for shape in shapes:
+        out.print(f"{shape['file']}: shape {shape['shape']} ({shape['origin']}), {shape['modelCalls']} model call(s)", highlight=False)
     out.print(f"results: {output}", highlight=False)
-    raise typer.Exit(1 if counts["rejected"] else 0)
+
+
+@mappings_app.command("list")
+def mappings_list(fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table) -> None:
+    """List the stored mappings: shape fingerprint, format, resource type, reviewed, fields and entries."""
+    from ..llm.core import open_processor
+    from ..llm.mapping_store import MappingStore
+
+    with Guarded(), open_processor(Settings()) as processor:
+        rows = [{"shape": m.fingerprint, "format": m.shape.format, "resourceType": m.resource_type, "reviewed": m.reviewed,
+                 "fields": len(m.shape.fields), "mapped": len(m.entries)} for m in MappingStore(processor).all()]  # fmt: skip
+    if fmt == Format.json:
+        print_json(rows)
+        return
+    table = Table(title="stored mappings")
+    for column in ("shape", "format", "resourceType", "reviewed", "fields", "mapped"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    out.print(table)
+
+
+@mappings_app.command("show")
+def mappings_show(
+    shape: Annotated[str, typer.Argument(help="The shape fingerprint (see mappings list).")],
+    fmt: Annotated[Format, typer.Option("--format", help="table, or json: the mapping file (edit it, then map --mapping).")] = Format.table,
+) -> None:
+    """Show one stored mapping (exit 1 if there is none for SHAPE)."""
+    from ..llm.core import open_processor
+    from ..llm.mapping_store import MappingStore
+
+    with Guarded(), open_processor(Settings()) as processor:
+        found = MappingStore(processor).get(shape)
+    if found is None:
+        err.print(f"no stored mapping for shape {shape}", highlight=False)
+        raise typer.Exit(1)
+    if fmt == Format.json:
+        print_json(found.to_json())
+        return
+    table = Table(title=f"shape {found.fingerprint}: {found.shape.format} → {found.resource_type}" + (" (reviewed)" if found.reviewed else ""))
+    for column in ("source", "target", "transform", "args"):
+        table.add_column(column)
+    for entry in found.entries:
+        args = json.dumps(dict(entry.args), ensure_ascii=False) if entry.args else ""
+        table.add_row(" + ".join(entry.sources), entry.target, entry.transform, args)
+    out.print(table)
+    unmapped = [f for f in found.shape.fields if not any(f in e.sources for e in found.entries)]
+    if unmapped:
+        out.print("unmapped: " + ", ".join(unmapped), highlight=False)
+
+
+@mappings_app.command("delete")
+def mappings_delete(shape: Annotated[str, typer.Argument(help="The shape fingerprint.")]) -> None:
+    """Delete a stored mapping (its next file is proposed anew); exit 1 if there is none."""
+    from ..llm.core import open_processor
+    from ..llm.mapping_store import MappingStore
+
+    with Guarded(), open_processor(Settings()) as processor:
+        deleted = MappingStore(processor).delete(shape)
+    if not deleted:
+        err.print(f"no stored mapping for shape {shape}", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"deleted the mapping of shape {shape}", highlight=False)
 
 
 @app.command("ask")
