@@ -189,8 +189,8 @@ class Proposer:
         new = [f for f in shape.fields if f not in known]
         undecided: list[str] = []
         for name in new:
-            if is_secret_field(name):
-                decided_by[name] = "unmapped"
+            if is_secret_field(name):  # shown to the model by name (values never), so it can leave it out
+                undecided.append(name)
                 continue
             candidate = self._deterministic(name, samples, context)
             if candidate is None:
@@ -205,12 +205,12 @@ class Proposer:
         filled = {resolve_target(e.target, context).attribute.lower() for e in entries}
         missing = [a for a in required_attributes(context) if a.lower() not in filled]
         if missing:
-            undecided += [f for f in new if f not in undecided and not is_secret_field(f) and _identifier_like(f, samples)]
+            undecided += [f for f in new if f not in undecided and _identifier_like(f, samples)]
         for name in undecided:
             decided_by[name] = "unmapped"
         mapping = SourceMapping(resource_type, shape, entries)
         proposal = Proposal(mapping, decided_by, notes=notes)
-        if not undecided:
+        if all(is_secret_field(name) for name in undecided):  # nothing the model could map
             issues = self.verify(mapping, samples, context)
             if issues:
                 raise ProposalError(_summary(issues, 0), issues)
@@ -233,9 +233,9 @@ class Proposer:
         for row in rows:
             path = f"{row['schema']}:{row['path']}"
             best[path] = max(best.get(path, 0), int(row["score"]))
-        # A complex attribute whose sub-attribute also matched yields to it.
+        # A complex attribute yields to a sub-attribute that matched as well as it did.
         for path in list(best):
-            if any(other.startswith(path + ".") for other in best):
+            if any(other.startswith(path + ".") and score >= best[path] for other, score in best.items()):
                 del best[path]
         if not best:
             return None
