@@ -58,7 +58,7 @@ def test_a_good_proposal_costs_one_request_for_the_undecided_fields_only(
         ("Status", "active", "boolean"), ("Work Email", "userName", "lower"), ("Kostenstelle", f"{ENT}:costCenter", "copy"),
     }, entries  # fmt: skip
     assert plan.proposal is not None and plan.proposal.decided_by["First Name"] == "graph"
-    assert plan.proposal.decided_by["Kostenstelle"] == "model" and plan.proposal.decided_by["Password"] == "unmapped"
+    assert plan.proposal.decided_by["Kostenstelle"] == "model" and plan.proposal.decided_by["Password"] == "unmapped"  # noqa: S105 - a field name
     assert any("'Employee ID'" in note and "ignored" in note for note in plan.proposal.notes)  # outside the request
     [request] = scripted.requests
     schema = request["response_format"]["json_schema"]
