@@ -32,7 +32,7 @@ def env(seeded: ScimProcessor, graph_settings: Settings, tmp_path: Path, scripte
     return {**_base_env(graph_settings, tmp_path), "OPENAI_BASE_URL": scripted.base_url, "SCIM_PROCESSOR_LLM_MODEL": "scripted-model"}
 
 
-@pytest.mark.parametrize("args", [("map", "x.csv"), ("ask", "who?"), ("eval", "ask", "x.jsonl")])
+@pytest.mark.parametrize("args", [("ask", "who?"), ("eval", "ask", "x.jsonl")])
 def test_without_an_endpoint_exit_2_naming_the_settings(args: tuple[str, ...], tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     run = cli(*args, env={**env, "SCIM_PROCESSOR_HOME": str(tmp_path)}, cwd=tmp_path)
@@ -49,7 +49,7 @@ def test_map_cli_writes_results_and_the_store_then_finetune_export(env: dict[str
     good.pop("phoneNumbers")
     scripted.reset({**good, "isAdmin": True}, good)
     out = tmp_path / "results.jsonl"
-    run = cli("map", str(records), "--output", str(out), env=env, cwd=tmp_path)
+    run = cli("map", str(records), "--per-record", "--output", str(out), env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     [line] = [json.loads(x) for x in out.read_text().splitlines()]
     assert (line["status"], line["attempts"], line["model"], line["resourceType"]) == ("accepted", 2, "scripted-model", "User")
