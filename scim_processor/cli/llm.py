@@ -7,6 +7,7 @@ Registered on the main typer ``app`` (``cli/__init__.py`` imports this module). 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from enum import StrEnum
@@ -362,19 +363,24 @@ def eval_command(
     dataset: Annotated[Path, typer.Argument(help="The labelled set (JSON Lines).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
     max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Model calls per item.")] = 3,
+    details: Annotated[Path | None, typer.Option("--details", help="map: write one JSON line per item to this file.")] = None,
 ) -> None:
     """Evaluate the configured model on a labelled set (map: dry run; ask: read-only queries)."""
     from ..llm.asker import Asker
     from ..llm.core import open_processor
     from ..llm.evaluate import evaluate_ask, evaluate_map, load_dataset
     from ..llm.mapper import Mapper
+    from ..llm.shape_mapper import ShapeMapper
 
     model = _model()
     with Guarded():
         items = load_dataset(dataset)
         with open_processor(Settings()) as processor:
             if task == Task.map:
-                metrics = evaluate_map(processor, Mapper(processor, model, max_attempts), items)
+                shape_mapper = ShapeMapper(processor, lambda: model, max_attempts)
+                with details.open("w", encoding="utf-8") if details else contextlib.nullcontext() as lines:
+                    metrics = evaluate_map(processor, Mapper(processor, model, max_attempts), items, shape_mapper,
+                                           (lambda line: lines.write(strict_json(line) + "\n")) if lines else None)  # fmt: skip
             else:
                 metrics = evaluate_ask(processor, Asker(processor, model, max_attempts), items)
     if as_json:

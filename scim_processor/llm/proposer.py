@@ -100,9 +100,10 @@ PROPOSE_CORRECTION = Template(
 class ProposalError(ScimProcessorError):
     """No acceptable mapping after the model-call budget; ``issues`` names every failed check of the last attempt."""
 
-    def __init__(self, message: str, issues: Sequence[Issue]):
+    def __init__(self, message: str, issues: Sequence[Issue], model_calls: int = 0):
         super().__init__(message)
         self.issues = list(issues)
+        self.model_calls = model_calls
 
 
 @dataclass
@@ -312,7 +313,7 @@ class Proposer:
                 messages.append(AIMessage(text))
             lines = "\n".join(f"- {i.code} {i.source or '-'} -> {i.target or '-'}: {i.detail}" for i in issues)
             messages.append(HumanMessage(PROPOSE_CORRECTION.render(errors=lines)))
-        raise ProposalError(_summary(issues, self.max_attempts), issues)
+        raise ProposalError(_summary(issues, self.max_attempts), issues, self.max_attempts)
 
     def _examples(self, shape: Shape, resource_type: str) -> str:
         nearest = self.store.nearest(shape, resource_type)

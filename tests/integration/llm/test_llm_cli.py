@@ -80,12 +80,22 @@ def test_ask_cli_json_and_exit_codes(env: dict[str, str], scripted: ScriptedServ
 def test_eval_against_the_scripted_server(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:
     scripted.reset()
     scripted.fallback = map_oracle(MAP_SET)
-    run = cli("eval", "map", str(MAP_SET), "--json", env=env, cwd=tmp_path)
+    details = tmp_path / "details.jsonl"
+    run = cli("eval", "map", str(MAP_SET), "--json", "--details", str(details), env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     metrics = json.loads(run.stdout)
     print("eval map (oracle script):", json.dumps(metrics))
     assert metrics["records"] >= 30 and metrics["schemaValidRate"] == 1.0
     assert metrics["precision"] == 1.0 and metrics["recall"] == 1.0 and metrics["meanAttempts"] == 1.0
+    # whole files: one proposal per shape, not one call per row
+    assert metrics["files"] == metrics["shapes"] == 3 and metrics["modelCallsPerShape"] == 1.0
+    assert metrics["modelCallsPerRecord"] < 0.5
+    lines = [json.loads(x) for x in details.read_text().splitlines()]
+    assert len(lines) == len(MAP_SET.read_text().splitlines())
+    assert set(lines[0]) == {"id", "status", "modelCalls", "resource", "dropped", "errors", "precision", "recall"}
+    ldif = next(line for line in lines if line["id"] == "file-openldap-ldif")
+    assert (ldif["status"], ldif["modelCalls"], ldif["precision"], ldif["recall"], len(ldif["resource"])) == ("accepted", 1, 1.0, 1.0, 25)
+    assert "s3cret" not in details.read_text()
     scripted.reset()
     scripted.fallback = ask_oracle(ASK_SET)
     run = cli("eval", "ask", str(ASK_SET), "--json", env=env, cwd=tmp_path)
