@@ -108,7 +108,7 @@ def main() -> None:
                 process_seconds = cli(env, "process", str(jsonl_path), "-o", out)
                 wipe()
                 map_seconds = cli(env, "map", str(csv_path), "--mapping", str(plan), "-o", out)
-                written = processor.run_cypher("MATCH (u:User) RETURN count(u) AS n")[0]["n"]
+                written = processor.connection.read("MATCH (u:User) RETURN count(u) AS n")[0]["n"]
                 wipe()
                 with ScriptedServer() as scripted:
                     answer = {"fields": [{"source": "Work Email", "target": "userName", "transform": "lower", "args": None}]}

@@ -119,7 +119,7 @@ def map_records(
         with output.open("w", encoding="utf-8") as results:
             for source, chosen in zip(sources, plans, strict=True):
                 shapes.append({"file": str(source.path), "shape": chosen.mapping.fingerprint, "origin": chosen.origin,
-                               "modelCalls": chosen.model_calls})  # fmt: skip
+                               "modelCalls": chosen.model_calls, "notes": chosen.proposal.notes if chosen.proposal else []})  # fmt: skip
                 for item in mapper.apply(source, chosen.mapping, dry_run=dry_run):
                     results.write(strict_json(item.to_json()) + "\n")
                     counts[item.result.status] += 1
@@ -226,6 +226,8 @@ def _summary(counts: Counter[str], shapes: list[dict[str, Any]], output: Path, d
     out.print(table)
     for shape in shapes:
         out.print(f"{shape['file']}: shape {shape['shape']} ({shape['origin']}), {shape['modelCalls']} model call(s)", highlight=False)
+        for note in shape["notes"]:
+            err.print(f"note: {note}", highlight=False)
     out.print(f"results: {output}", highlight=False)
 
 

@@ -131,6 +131,27 @@ def test_a_new_field_of_a_known_shape_is_proposed_alone(processor: ScimProcessor
     assert narrower.origin == "stored" and len(scripted.requests) == 1
 
 
+def test_reviewed_mappings_of_the_nearest_shapes_are_the_few_shot_examples(
+    processor: ScimProcessor, chat: ChatOpenAI, scripted: ScriptedServer, tmp_path: Path
+) -> None:
+    reviewed = SourceMapping.from_json({
+        "resourceType": "User", "shape": {"format": "csv", "fields": ["Login", "Kostenstelle", "Rufname"]},
+        "fields": [{"source": "Login", "target": "userName"}, {"source": "Rufname", "target": "nickName"},
+                   {"source": "Kostenstelle", "target": f"{ENT}:costCenter"}], "reviewed": True,
+    })  # fmt: skip
+    MappingStore(processor).save(reviewed)
+    scripted.reset({"fields": [{"source": "Vorname", "target": "name.givenName", "transform": "copy", "args": None}]})
+    plan = ShapeMapper(processor, lambda: chat).plan(
+        SourceFile.open(csv_file(tmp_path, "de.csv", ["ada,CC-1,Ada"], "Login,Kostenstelle,Vorname"))
+    )
+    [request] = scripted.requests
+    system = request["messages"][0]["content"]
+    assert "Reviewed mapping of a similar csv export" in system and f"Kostenstelle -> {ENT}:costCenter" in system
+    assert request["response_format"]["json_schema"]["schema"]["properties"]["fields"]["items"]["properties"]["source"]["enum"] == ["Vorname"]
+    assert {(e.sources[0], e.target) for e in plan.mapping.entries} == {
+        ("Login", "userName"), ("Kostenstelle", f"{ENT}:costCenter"), ("Vorname", "name.givenName")}  # fmt: skip
+
+
 def test_store_round_trip_through_the_guarded_subgraph(processor: ScimProcessor) -> None:
     mapping = SourceMapping.from_json({
         "resourceType": "User", "shape": {"format": "jsonl", "fields": ["login", "profile.firstName", "profile.lastName", "id"]},
