@@ -87,7 +87,8 @@ class Entry:
         args = data.get("args") or {}
         if not isinstance(name, str) or not isinstance(args, Mapping):
             raise MappingFileError(f"entry for {sources[0]!r}: 'transform' must be a name and 'args' an object")
-        return cls(sources, target, name, dict(args))
+        # YAML 1.1 reads an unquoted `true:` / `false:` key as a boolean: the boolean transform's lists.
+        return cls(sources, target, name, {(str(k).lower() if isinstance(k, bool) else k): v for k, v in args.items()})
 
     def to_json(self) -> dict[str, Any]:
         """The file form (``source`` a string unless several, ``args`` only when given)."""

@@ -2,7 +2,8 @@
 
 Field paths:
 
-- **CSV**: the header's column names (trimmed). Every row of a file has the file's shape.
+- **CSV**: the header's column names (trimmed; an unnamed column, e.g. after a trailing comma, is
+  left out). Every row of a file has the file's shape.
 - **LDIF**: the attribute names as written (``objectClass``, ``mail``); an attribute given twice
   is one field whose value is a list.
 - **JSON / JSON Lines**: dotted key paths of the leaves. An object nests with ``.``
@@ -128,8 +129,9 @@ class SourceFile:
                 except csv.Error as error:
                     raise RecordError(f"{path}:1: not CSV: {error}") from None
             names = tuple(name.strip() for name in header)
-            if not any(names) or len(set(names)) != len(names):
-                raise RecordError(f"{path}:1: the CSV header must name every column once")
+            named = [name for name in names if name]
+            if not named or len(set(named)) != len(named):
+                raise RecordError(f"{path}:1: the CSV header must name its columns, each once")
             return cls(path, fmt, names)
         try:
             text = path.read_text(encoding="utf-8-sig")
@@ -141,7 +143,7 @@ class SourceFile:
     def shape(self) -> Shape:
         """The file's shape: the CSV header, else the union of its records' paths (first-seen order)."""
         if self.header is not None:
-            return Shape(self.format, self.header)
+            return Shape(self.format, tuple(name for name in self.header if name))
         paths: dict[str, None] = {}
         for record in self._records or []:
             paths.update(dict.fromkeys(record.values))
@@ -167,7 +169,7 @@ class SourceFile:
                         error = f"line {start} has {len(row)} columns; the header has {len(header)}"
                         yield FlatRecord(source, "csv", {}, error)
                         continue
-                    yield FlatRecord(source, "csv", {k: v.strip() for k, v in zip(header, row, strict=True) if v.strip()})
+                    yield FlatRecord(source, "csv", {k: v.strip() for k, v in zip(header, row, strict=True) if k and v.strip()})
             except csv.Error as error:
                 raise RecordError(f"{self.path}:{reader.line_num}: not CSV: {error}") from None
 

@@ -160,6 +160,10 @@ def test_csv_rows_with_the_wrong_number_of_columns_are_named_by_line(tmp_path: P
         ("2", None), ("3", "line 3 has 1 columns; the header has 2"), ("5", None),
         ("7", "line 7 has 3 columns; the header has 2"), ("8", None)]  # fmt: skip
     assert records[2].values == {"Email": "c@x.net", "Name": "Line\nbreak"} and records[4].values == {"Email": "e@x.net"}
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text("Email,Name,\na@x.net,Ada,\n", encoding="utf-8")  # an unnamed column after a trailing comma
+    source = SourceFile.open(trailing)
+    assert source.shape().fields == ("Email", "Name") and [r.values for r in source.records()] == [{"Email": "a@x.net", "Name": "Ada"}]
 
 
 # ------------------------------------------------------------------------------------------ mapping files
@@ -227,6 +231,9 @@ def test_yaml_and_json_files_round_trip(tmp_path: Path, user_context: GroundingC
         write_mapping(mapping, tmp_path / name)
         assert load_mapping(tmp_path / name).to_json() == mapping.to_json()
     assert json.loads((tmp_path / "plan.json").read_text())["fields"][1]["source"] == ["First", "Email"]
+    edited = "resourceType: User\nshape: {format: csv, fields: [Status]}\nfields:\n- {source: Status, target: active, transform: boolean,\n   args: {true: [Here], false: [Gone]}}\n"
+    (tmp_path / "edited.yaml").write_text(edited, encoding="utf-8")  # YAML 1.1 reads the unquoted keys as booleans
+    assert load_mapping(tmp_path / "edited.yaml").entries[0].args == {"true": ["Here"], "false": ["Gone"]}
     (tmp_path / "bad.yaml").write_text("fields: [unclosed", encoding="utf-8")
     with pytest.raises(MappingFileError, match="not YAML"):
         load_mapping(tmp_path / "bad.yaml")
