@@ -203,8 +203,7 @@ class Proposer:
                              f"the higher score keeps it, {loser.sources[0]!r} goes to the model")  # fmt: skip
                 undecided.append(loser.sources[0])
             decided_by.update({s: "graph" for s in candidate.entry.sources})
-        filled = {resolve_target(e.target, context).attribute.lower() for e in entries}
-        missing = [a for a in required_attributes(context) if a.lower() not in filled]
+        missing = _unfilled(entries, context)
         if missing:
             undecided += [f for f in new if f not in undecided and _identifier_like(f, samples)]
         for name in undecided:
@@ -276,8 +275,7 @@ class Proposer:
             )),
             HumanMessage(PROPOSE_USER.render(
                 fields="\n".join(_render_field(name, samples) for name in requested),
-                required=", ".join(a for a in required_attributes(context)
-                                   if a.lower() not in {resolve_target(e.target, context).attribute.lower() for e in fixed}) or "none",
+                required=", ".join(_unfilled(fixed, context)) or "none",
             )),
         ]  # fmt: skip
         proposal.prompt = [{"role": "system", "content": str(messages[0].content)}, {"role": "user", "content": str(messages[1].content)}]
@@ -400,6 +398,17 @@ def _transform_for(target: Target) -> str:
     if target.leaf_type == "dateTime":
         return "date"
     return _BY_TARGET.get((target.sub or target.attribute).lower(), "copy")
+
+
+def _unfilled(entries: Sequence[Entry], context: GroundingContext) -> list[str]:
+    """The required attributes no entry fills (an entry whose target does not resolve fills nothing; the checks name it)."""
+    filled = set()
+    for entry in entries:
+        try:
+            filled.add(resolve_target(entry.target, context).attribute.lower())
+        except TargetError:
+            continue
+    return [name for name in required_attributes(context) if name.lower() not in filled]
 
 
 def _leaf_path(target: Target) -> str:

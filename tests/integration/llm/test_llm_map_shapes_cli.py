@@ -129,7 +129,8 @@ def test_bad_mapping_files_exit_2_with_one_line(
 def test_a_row_with_the_wrong_number_of_columns_is_rejected_by_line_and_the_run_goes_on(
     processor: ScimProcessor, graph_env: dict[str, str], tmp_path: Path
 ) -> None:
-    source = write_csv(tmp_path / "hr.csv", [*rows(1, 2), "3,Three,Only", *rows(4, 1)])
+    on_leave = rows(4, 1)[0].replace("Active", "On Leave")
+    source = write_csv(tmp_path / "hr.csv", [*rows(1, 2), "3,Three,Only", on_leave])
     mapping = {"resourceType": "User", "shape": {"format": "csv", "fields": HEADER.split(",")},
                "fields": [{"source": "Work Email", "target": "userName", "transform": "lower"},
                           {"source": "Status", "target": "active", "transform": "boolean"}]}  # fmt: skip
@@ -142,4 +143,7 @@ def test_a_row_with_the_wrong_number_of_columns_is_rejected_by_line_and_the_run_
     assert [(line["source"].rsplit(":", 1)[1], line["status"]) for line in lines] == [
         ("2", "accepted"), ("3", "accepted"), ("4", "rejected"), ("5", "accepted")]  # fmt: skip
     assert lines[2]["error"]["scimType"] == "invalidValue" and "line 4 has 3 columns" in lines[2]["error"]["detail"]
+    # a value the transform cannot convert is dropped and reported; the resource is kept
+    assert [(d["path"], d["value"], d["code"]) for d in lines[3]["dropped"]] == [("active", "On Leave", "transform_failed")]
+    assert "active" not in lines[3]["resource"] and lines[0]["dropped"] == []
     assert count(processor) == 3
