@@ -27,6 +27,7 @@ from scim_processor.llm.config import LlmSettings, chat_model
 from scim_processor.llm.core import Settings, open_processor
 from scim_processor.llm.evaluate import evaluate_ask, evaluate_map, load_dataset
 from scim_processor.llm.mapper import Mapper
+from scim_processor.llm.shape_mapper import ShapeMapper  # noqa: E402
 from tests.integration.llm.scripted_server import ScriptedServer, ask_oracle, map_oracle
 
 DATA = ROOT / "tests" / "data"
@@ -44,7 +45,7 @@ def main() -> None:
             label = "noisy script" if noisy else "oracle script"
             server.reset()
             server.fallback = map_oracle(map_set, noisy)
-            metrics = evaluate_map(processor, Mapper(processor, model, 3), load_dataset(map_set))
+            metrics = evaluate_map(processor, Mapper(processor, model, 3), load_dataset(map_set), ShapeMapper(processor, lambda: model))
             print(f"eval map, {label}:", json.dumps(metrics))
             server.reset()
             server.fallback = ask_oracle(ask_set, noisy)

@@ -7,7 +7,9 @@ Registered on the main typer ``app`` (``cli/__init__.py`` imports this module). 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
@@ -18,17 +20,25 @@ from rich.table import Table
 from rich.text import Text
 
 from ..config import load_settings
-from ..errors import SettingsError
+from ..errors import SettingsError, UsageError
 from ..llm.config import NO_ENDPOINT, chat_model, load_llm_settings
+from ..stages.read import STDIN, files_of
 from .app import LLM, App, app, exit_codes
 from .options import ResourceTypeName, ResourceTypeOption
-from .output import Format, Guarded, JsonAlias, OutputFormat, chosen, err, out, print_json, refuse_overwrite, summary_console
+from .output import Format, Guarded, JsonAlias, OutputFormat, chosen, err, out, print_json, refuse_overwrite, strict_json, summary_console
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from ..config import Settings
+    from ..llm.mapping_file import SourceMapping, Target
+    from ..llm.shape_mapper import Plan, ShapeMapper
+    from ..llm.shapes import SourceFile
+
 finetune_app = App(help="Fine-tuning datasets from accepted results.")
 app.add_typer(finetune_app, name="finetune", rich_help_panel=LLM)
+mappings_app = App(help="Source-shape mappings stored in the graph (map learns one per shape).")
+app.add_typer(mappings_app, name="mappings", rich_help_panel=LLM)
 
 
 class Task(StrEnum):
@@ -51,57 +61,276 @@ def _model() -> BaseChatModel:
     return model
 
 
+_TEXT_SUFFIXES = (".txt", ".eml", ".vcf", ".xml")
+_STRUCTURED_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".ldif")
+
+
+def _record_files(paths: list[Path]) -> list[Path]:
+    """The record files named by ``paths`` (a directory: its record files, recursively, sorted).
+
+    Raises:
+        UsageError: ``-`` was given: a record file's suffix says its format, so map reads files only.
+        FileNotFoundError: a path does not exist.
+    """
+    files = files_of(paths, suffixes=(*_STRUCTURED_SUFFIXES, *_TEXT_SUFFIXES))
+    if STDIN in files:
+        raise UsageError("map reads record files (the suffix names the format): save standard input to a file first")
+    return files
+
+
 @app.command("map", rich_help_panel=LLM, epilog=exit_codes("at least one record rejected"))
 def map_records(
-    paths: Annotated[list[Path], typer.Argument(help="Record files (.json, .jsonl, .csv, .ldif) or directories of them.", show_default=False)],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Record files (.csv, .json, .jsonl, .ldif; .txt, .eml, .vcf, .xml) or directories of them.", show_default=False),
+    ],
     resource_type: ResourceTypeOption = ResourceTypeName.User,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Results file (JSON Lines).")] = Path("scim-processor-map-results.jsonl"),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Results file (JSON Lines); - writes the results to stdout.")
+    ] = Path("scim-processor-map-results.jsonl"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing results file.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Generate and validate; write nothing to the graph.")] = False,
-    max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Model calls per record (correction loop).")] = 3,
+    max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Model calls per new shape (at most 4) or per text record.")] = 3,
+    plan: Annotated[Path | None, typer.Option("--plan", help="Write the file's mapping (stored or proposed) to PLAN; no resources.")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="Apply this reviewed mapping file and store it; no model needed.")] = None,
+    per_record: Annotated[bool, typer.Option("--per-record", help="Ask the model for every record (no shapes), as for text records.")] = False,
     fmt: Format = OutputFormat.table,
 ) -> None:
-    """Map non-SCIM identity records to validated SCIM resources with a chat model, then apply them.
+    """Map non-SCIM identity records to validated SCIM resources, then apply them as process does.
 
-    Needs a model endpoint: OPENAI_BASE_URL and/or OPENAI_API_KEY, and SCIM_PROCESSOR_LLM_MODEL.
+    Structured files (.csv, .json, .jsonl, .ldif) use one mapping per source shape: the stored one for a known
+    shape (no model call), else a proposal (graph matching first, then at most 4 model calls), stored in the
+    graph. Text records (.txt, .eml, .vcf, .xml) and --per-record ask the model per record.
+    Needs a model endpoint (OPENAI_BASE_URL and/or OPENAI_API_KEY, SCIM_PROCESSOR_LLM_MODEL) only for those.
 
     [bold]Examples[/bold]
-      scim-processor map hr-export.csv --dry-run
-      scim-processor map people.ldif --resource-type User -o mapped.jsonl --force
+      scim-processor map hr-export.csv --plan hr-mapping.yaml
+      scim-processor map hr-export.csv --mapping hr-mapping.yaml --dry-run
+      scim-processor map inbox/ --per-record -o mapped.jsonl --force
     """
     from ..llm.core import open_processor
+    from ..llm.shape_mapper import Plan, ShapeMapper
+    from ..llm.shapes import SourceFile
+
+    counts: Counter[str] = Counter()
+    shapes: list[dict[str, Any]] = []
+    to_stdout = output == STDIN
+    with Guarded(fmt):
+        settings = load_settings()
+        if plan is not None and mapping is not None:
+            raise UsageError("use --plan or --mapping, not both")
+        files = _record_files(paths)
+        text = [f for f in files if per_record or f.suffix.lower() in _TEXT_SUFFIXES]
+        structured_files = [f for f in files if f not in text]
+        if (plan is not None or mapping is not None) and (len(structured_files) != 1 or text):
+            raise UsageError("--plan and --mapping take exactly one structured record file (.csv, .json, .jsonl, .ldif)")
+        if plan is None:
+            refuse_overwrite(output, force)
+        with contextlib.ExitStack() as stack:
+            processor = stack.enter_context(open_processor(settings))
+            mapper = ShapeMapper(processor, _model, max_attempts)
+            sources = [SourceFile.open(file) for file in structured_files]
+            if mapping is not None:
+                plans = [Plan(_reviewed_mapping(mapper, mapping, sources[0], resource_type, store=not dry_run), "file")]
+            else:
+                plans = [mapper.plan(source, resource_type, store=not dry_run) for source in sources]
+            if plan is not None:
+                _write_plan(mapper, sources[0], plan, plans[0], fmt)
+                return
+            results = sys.stdout if to_stdout else stack.enter_context(output.open("w", encoding="utf-8"))
+            for source, picked in zip(sources, plans, strict=True):
+                shapes.append({"file": str(source.path), "shape": picked.mapping.fingerprint, "origin": picked.origin,
+                               "modelCalls": picked.model_calls, "notes": picked.proposal.notes if picked.proposal else []})  # fmt: skip
+                for item in mapper.apply(source, picked.mapping, dry_run=dry_run):
+                    results.write(strict_json(item.to_json()) + "\n")
+                    counts[item.result.status] += 1
+            if text:
+                _map_per_record(processor, text, resource_type, max_attempts, dry_run, results, counts, settings)
+            results.flush()
+    _summary(counts, shapes, "-" if to_stdout else str(output), dry_run, fmt)
+    raise typer.Exit(1 if counts["rejected"] else 0)
+
+
+def _reviewed_mapping(mapper: ShapeMapper, path: Path, source: SourceFile, resource_type: str, *, store: bool) -> SourceMapping:
+    """Reads, checks and (unless a dry run) stores a reviewed mapping file for ``source``; MappingFileError names a problem."""
+    from ..llm.mapping_file import MappingFileError, load_mapping
+
+    chosen = load_mapping(path)
+    if chosen.shape.format != source.format:
+        raise MappingFileError(f"{path}: the mapping is for {chosen.shape.format} records; {source.path} holds {source.format}")
+    chosen.reviewed = True
+    mapper.compile(chosen)  # every problem → exit 2 naming it
+    if store:
+        mapper.store.save(chosen)
+    return chosen
+
+
+def _write_plan(mapper: ShapeMapper, source: SourceFile, path: Path, plan: Plan, fmt: OutputFormat) -> None:
+    """Writes the plan file and prints the mapping (source → target, transform, a sample value before and after)."""
+    from ..llm.mapping_file import write_mapping
+
+    chosen = plan.mapping
+    write_mapping(chosen, path)
+    compiled = mapper.compile(chosen)
+    samples = source.samples()
+    rows = []
+    for step in compiled.steps:
+        sample = next((s.values for s in samples if step.sources[0] in s.values), {})
+        rows.append({"source": " + ".join(step.sources), "target": step.target.path, "transform": step.transform.name,
+                     "before": sample.get(step.sources[0]), "after": _value_at(compiled.build(sample).resource, step.target)})  # fmt: skip
+    unmapped = [f for f in chosen.shape.fields if not any(f in e.sources for e in chosen.entries)]
+    notes = plan.proposal.notes if plan.proposal else []
+    if fmt == OutputFormat.json:
+        print_json({"plan": str(path), "shape": chosen.fingerprint, "origin": plan.origin, "modelCalls": plan.model_calls,
+                    "mapping": chosen.to_json(), "samples": rows, "unmapped": unmapped, "notes": notes})  # fmt: skip
+        return
+    table = Table(title=f"mapping of {source.path} (shape {chosen.fingerprint}, {plan.origin}, {plan.model_calls} model call(s))")
+    for column in ("source", "target", "transform", "sample before", "after"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["source"], row["target"], row["transform"], _shown(row["before"]), _shown(row["after"]))
+    out.print(table)
+    if unmapped:
+        out.print("unmapped: " + ", ".join(unmapped), highlight=False)
+    for note in notes:
+        err.print(f"note: {note}", highlight=False)
+    out.print(f"plan written to {path}; review it, then: scim-processor map {source.path} --mapping {path}", highlight=False)
+
+
+def _value_at(resource: dict[str, Any], target: Target) -> Any:
+    container = resource.get(target.urn, {}) if target.urn else resource
+    value = container.get(target.attribute)
+    if target.sub is None:
+        return value
+    if isinstance(value, list):
+        item: dict[str, Any] = next((i for i in value if i.get("type") == target.type_value), {})
+        return item.get(target.sub)
+    return value.get(target.sub) if isinstance(value, dict) else None
+
+
+def _shown(value: Any) -> str:
+    return "" if value is None else (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))[:60]
+
+
+def _map_per_record(
+    processor: Any, files: list[Path], resource_type: str, max_attempts: int, dry_run: bool, results: Any,
+    counts: Counter[str], settings: Settings,
+) -> None:  # fmt: skip
+    """The per-record path: each record asks the model (text records, --per-record)."""
     from ..llm.mapper import Mapper, MapResult
     from ..llm.records import read_records
     from ..llm.store import ExampleStore
 
-    counts: Counter[str] = Counter()
-    with Guarded(fmt):
-        settings = load_settings()
-        model = _model()
-        refuse_overwrite(output, force)
-        records = read_records(paths)
-        store = ExampleStore(settings.home)
-        with open_processor(settings) as processor, output.open("w", encoding="utf-8") as results:
-            mapper = Mapper(processor, model, max_attempts)
+    model = _model()
+    records = read_records(files)
+    store = ExampleStore(settings.home)
 
-            def done(item: MapResult) -> None:
-                results.write(json.dumps(item.to_json(), ensure_ascii=False, default=str) + "\n")
-                counts[item.result.status] += 1
-                if item.accepted and item.result.resource:
-                    store.add("map", item.prompt, item.result.resource, source=item.record.source, model=item.model)
+    def done(item: MapResult) -> None:
+        results.write(strict_json(item.to_json()) + "\n")
+        counts[item.result.status] += 1
+        if item.accepted and item.result.resource:
+            store.add("map", item.prompt, item.result.resource, source=item.record.source, model=item.model)
 
-            mapper.map(records, resource_type, dry_run=dry_run, on_result=done)
+    Mapper(processor, model, max_attempts).map(records, resource_type, dry_run=dry_run, on_result=done)
+
+
+def _summary(counts: Counter[str], shapes: list[dict[str, Any]], output: str, dry_run: bool, fmt: OutputFormat) -> None:
     if fmt == OutputFormat.json:
-        print_json({"dryRun": dry_run, "results": str(output), "accepted": counts["accepted"], "rejected": counts["rejected"]})
-        raise typer.Exit(1 if counts["rejected"] else 0)
+        print_json({"accepted": counts["accepted"], "unchanged": counts["unchanged"], "rejected": counts["rejected"],
+                    "dryRun": dry_run, "shapes": shapes, "modelCalls": sum(s["modelCalls"] for s in shapes),
+                    "results": output})  # fmt: skip
+        return
     table = Table(title="records mapped" + (" (dry run: nothing written)" if dry_run else ""))
     table.add_column("accepted", style="green", justify="right")
+    table.add_column("unchanged", justify="right")
     table.add_column("rejected", style="red", justify="right")
-    table.add_row(str(counts["accepted"]), str(counts["rejected"]))
-    console = summary_console()
+    table.add_row(str(counts["accepted"]), str(counts["unchanged"]), str(counts["rejected"]))
+    console = summary_console(output == "-")
     console.print(table)
+    for shape in shapes:
+        console.print(f"{shape['file']}: shape {shape['shape']} ({shape['origin']}), {shape['modelCalls']} model call(s)", highlight=False)
+        for note in shape["notes"]:
+            err.print(f"note: {note}", highlight=False)
     console.print(f"results: {output}", highlight=False)
-    raise typer.Exit(1 if counts["rejected"] else 0)
+
+
+@mappings_app.command("list", epilog=exit_codes())
+def mappings_list(fmt: Format = OutputFormat.table) -> None:
+    """List the stored mappings: shape fingerprint, format, resource type, reviewed, fields and entries.
+
+    [bold]Examples[/bold]
+      scim-processor mappings list
+      scim-processor mappings list --format json
+    """
+    from ..llm.core import open_processor
+    from ..llm.mapping_store import MappingStore
+
+    with Guarded(fmt), open_processor(load_settings()) as processor:
+        rows = [{"shape": m.fingerprint, "format": m.shape.format, "resourceType": m.resource_type, "reviewed": m.reviewed,
+                 "fields": len(m.shape.fields), "mapped": len(m.entries)} for m in MappingStore(processor).all()]  # fmt: skip
+    if fmt == OutputFormat.json:
+        print_json(rows)
+        return
+    table = Table(title="stored mappings")
+    for column in ("shape", "format", "resourceType", "reviewed", "fields", "mapped"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    out.print(table)
+
+
+@mappings_app.command("show", epilog=exit_codes("no stored mapping for SHAPE"))
+def mappings_show(
+    shape: Annotated[str, typer.Argument(help="The shape fingerprint (see mappings list).", show_default=False)],
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", case_sensitive=False, help="table, or json: the mapping file (edit it, then map --mapping).")
+    ] = OutputFormat.table,
+) -> None:
+    """Show one stored mapping (exit 1 if there is none for SHAPE).
+
+    [bold]Examples[/bold]
+      scim-processor mappings show 3f2a9c1e0b7d4a55
+      scim-processor mappings show 3f2a9c1e0b7d4a55 --format json > hr-mapping.json
+    """
+    from ..llm.core import open_processor
+    from ..llm.mapping_store import MappingStore
+
+    with Guarded(fmt), open_processor(load_settings()) as processor:
+        found = MappingStore(processor).get(shape)
+    if found is None:
+        err.print(f"no stored mapping for shape {shape}", highlight=False)
+        raise typer.Exit(1)
+    if fmt == OutputFormat.json:
+        print_json(found.to_json())
+        return
+    table = Table(title=f"shape {found.fingerprint}: {found.shape.format} → {found.resource_type}" + (" (reviewed)" if found.reviewed else ""))
+    for column in ("source", "target", "transform", "args"):
+        table.add_column(column)
+    for entry in found.entries:
+        args = json.dumps(dict(entry.args), ensure_ascii=False) if entry.args else ""
+        table.add_row(" + ".join(entry.sources), entry.target, entry.transform, args)
+    out.print(table)
+    unmapped = [f for f in found.shape.fields if not any(f in e.sources for e in found.entries)]
+    if unmapped:
+        out.print("unmapped: " + ", ".join(unmapped), highlight=False)
+
+
+@mappings_app.command("delete", epilog=exit_codes("no stored mapping for SHAPE"))
+def mappings_delete(shape: Annotated[str, typer.Argument(help="The shape fingerprint.", show_default=False)]) -> None:
+    """Delete a stored mapping (its next file is proposed anew); exit 1 if there is none.
+
+    [bold]Examples[/bold]
+      scim-processor mappings delete 3f2a9c1e0b7d4a55
+    """
+    from ..llm.core import open_processor
+    from ..llm.mapping_store import MappingStore
+
+    with Guarded(), open_processor(load_settings()) as processor:
+        deleted = MappingStore(processor).delete(shape)
+    if not deleted:
+        err.print(f"no stored mapping for shape {shape}", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"deleted the mapping of shape {shape}", highlight=False)
 
 
 @app.command("ask", rich_help_panel=LLM, epilog=exit_codes("the question was refused, or no valid query was found"))
@@ -190,6 +419,7 @@ def eval_command(
     task: Annotated[Task, typer.Argument(help="map or ask.", show_default=False)],
     dataset: Annotated[Path, typer.Argument(help="The labelled set (JSON Lines).", show_default=False)],
     max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Model calls per item.")] = 3,
+    details: Annotated[Path | None, typer.Option("--details", help="map: write one JSON line per item to this file.")] = None,
     fmt: Format = OutputFormat.table,
     as_json: JsonAlias = False,
 ) -> None:
@@ -203,6 +433,7 @@ def eval_command(
     from ..llm.core import open_processor
     from ..llm.evaluate import evaluate_ask, evaluate_map, load_dataset
     from ..llm.mapper import Mapper
+    from ..llm.shape_mapper import ShapeMapper
 
     fmt = chosen(fmt, as_json)
     with Guarded(fmt):
@@ -211,7 +442,10 @@ def eval_command(
         items = load_dataset(dataset)
         with open_processor(settings) as processor:
             if task == Task.map:
-                metrics = evaluate_map(processor, Mapper(processor, model, max_attempts), items)
+                shape_mapper = ShapeMapper(processor, lambda: model, max_attempts)
+                with details.open("w", encoding="utf-8") if details else contextlib.nullcontext() as lines:
+                    metrics = evaluate_map(processor, Mapper(processor, model, max_attempts), items, shape_mapper,
+                                           (lambda line: lines.write(strict_json(line) + "\n")) if lines else None)  # fmt: skip
             else:
                 metrics = evaluate_ask(processor, Asker(processor, model, max_attempts), items)
     if fmt == OutputFormat.json:

@@ -7,6 +7,11 @@ Nodes and relationships::
         -[:HAS_EXTENSION {required, position}]->(:ScimSchema)
     (:ScimSchema)-[:HAS_ATTRIBUTE]->(:ScimAttribute)-[:HAS_SUB_ATTRIBUTE]->(:ScimAttribute)
 
+and the source-shape mappings of ``map`` (``scim_processor.llm.mapping_store``)::
+
+    (:SourceShape {fingerprint, format, resourceType, reviewed, updated})-[:HAS_FIELD]->(:SourceField {path, position})
+        -[:MAPS_TO {target, transform, args, sources, position}]->(:ScimAttribute | :ScimResourceType)
+
 A ``ScimAttribute`` carries every RFC 7643 §7 characteristic, its ``id`` in RFC 7644 §3.10
 notation (``urn:...:User:name.givenName``) and its ``position`` in the definition. Loading is
 idempotent: an unchanged schema (same ``version`` fingerprint) is skipped, a changed one has its
@@ -44,14 +49,23 @@ SCHEMA_GRAPH = GraphSchema(
         "ScimSchema": {"id": "STRING", "name": "STRING", "description": "STRING", "version": "STRING"},
         "ScimAttribute": _ATTRIBUTE_PROPS,
         "ScimResourceType": {"name": "STRING", "endpoint": "STRING", "description": "STRING", "schema": "STRING"},
+        "SourceShape": {"fingerprint": "STRING", "format": "STRING", "resourceType": "STRING", "reviewed": "BOOLEAN", "updated": "STRING"},
+        "SourceField": {"path": "STRING", "position": "INTEGER"},
     },
-    rel_props={"HAS_EXTENSION": {"required": "BOOLEAN", "position": "INTEGER"}},
+    rel_props={
+        "HAS_EXTENSION": {"required": "BOOLEAN", "position": "INTEGER"},
+        # args: the transform's arguments as JSON text; sources: every source field of a join.
+        "MAPS_TO": {"target": "STRING", "transform": "STRING", "args": "STRING", "sources": "LIST", "position": "INTEGER"},
+    },
     relationships=frozenset(
         {
             ("ScimSchema", "HAS_ATTRIBUTE", "ScimAttribute"),
             ("ScimAttribute", "HAS_SUB_ATTRIBUTE", "ScimAttribute"),
             ("ScimResourceType", "HAS_CORE_SCHEMA", "ScimSchema"),
             ("ScimResourceType", "HAS_EXTENSION", "ScimSchema"),
+            ("SourceShape", "HAS_FIELD", "SourceField"),
+            ("SourceField", "MAPS_TO", "ScimAttribute"),
+            ("SourceField", "MAPS_TO", "ScimResourceType"),  # a common attribute (externalId) has no ScimAttribute node
         }
     ),
 )

@@ -5,8 +5,8 @@ Every test runs the real command line (``python -m scim_processor``) in a subpro
 
 from __future__ import annotations
 
-import importlib.util
 import hashlib
+import importlib.util
 import json
 import os
 import random

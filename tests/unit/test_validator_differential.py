@@ -70,7 +70,7 @@ def outcomes(payload: Any) -> tuple[str, Outcome, Outcome]:
 
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 URIS = st.sampled_from(["https://example.com/photos/1.jpg", "/Users/2819c223", "urn:example:x", "mailto:a@example.com"])
-DATE_TIMES = st.datetimes(min_value=datetime(1, 1, 1)).map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S")) | st.from_regex(
+DATE_TIMES = st.datetimes(min_value=datetime(1, 1, 1)).map(lambda d: d.isoformat(timespec="seconds")) | st.from_regex(
     r"\A[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?\Z"
 )
 

@@ -110,6 +110,8 @@ def map_oracle(dataset: Path, noisy: bool = False) -> Callable[[dict[str, Any]],
     calls: dict[int, int] = {}
 
     def answer(body: dict[str, Any]) -> Any:
+        if body.get("response_format", {}).get("json_schema", {}).get("name") == "scim_mapping":
+            return shape_answer(items, body)
         text = user_text(body)
         index = next(n for n, i in enumerate(items) if (i["expected"].get("userName") or i["expected"]["displayName"]) in text)
         calls[index] = calls.get(index, 0) + 1
@@ -123,6 +125,17 @@ def map_oracle(dataset: Path, noisy: bool = False) -> Callable[[dict[str, Any]],
         return expected
 
     return answer
+
+
+def shape_answer(items: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
+    """A whole-file item's labelled ``mapping`` entries for the fields the proposal request asks about.
+
+    The item is the one whose text names every requested field (a JSON path by its last key).
+    """
+    schema = body["response_format"]["json_schema"]["schema"]
+    requested = schema["properties"]["fields"]["items"]["properties"]["source"]["enum"]
+    item = next(i for i in items if "mapping" in i and all(r.rsplit(".", 1)[-1] in i["text"] for r in requested))
+    return {"fields": [{**e, "args": e.get("args")} for e in item["mapping"]["fields"] if e["source"] in requested]}
 
 
 def ask_oracle(dataset: Path, noisy: bool = False) -> Callable[[dict[str, Any]], Any]:

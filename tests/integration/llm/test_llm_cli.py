@@ -32,7 +32,7 @@ def env(seeded: ScimProcessor, graph_settings: Settings, tmp_path: Path, scripte
     return {**_base_env(graph_settings, tmp_path), "OPENAI_BASE_URL": scripted.base_url, "SCIM_PROCESSOR_LLM_MODEL": "scripted-model"}
 
 
-@pytest.mark.parametrize("args", [("map", "x.csv"), ("ask", "who?"), ("eval", "ask", "x.jsonl")])
+@pytest.mark.parametrize("args", [("ask", "who?"), ("eval", "ask", "x.jsonl")])
 def test_without_an_endpoint_exit_2_naming_the_settings(args: tuple[str, ...], tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     run = cli(*args, env={**env, "SCIM_PROCESSOR_HOME": str(tmp_path)}, cwd=tmp_path)
@@ -49,7 +49,7 @@ def test_map_cli_writes_results_and_the_store_then_finetune_export(env: dict[str
     good.pop("phoneNumbers")
     scripted.reset({**good, "isAdmin": True}, good)
     out = tmp_path / "results.jsonl"
-    run = cli("map", str(records), "--output", str(out), env=env, cwd=tmp_path)
+    run = cli("map", str(records), "--per-record", "--output", str(out), env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     [line] = [json.loads(x) for x in out.read_text().splitlines()]
     assert (line["status"], line["attempts"], line["model"], line["resourceType"]) == ("accepted", 2, "scripted-model", "User")
@@ -80,12 +80,22 @@ def test_ask_cli_json_and_exit_codes(env: dict[str, str], scripted: ScriptedServ
 def test_eval_against_the_scripted_server(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:
     scripted.reset()
     scripted.fallback = map_oracle(MAP_SET)
-    run = cli("eval", "map", str(MAP_SET), "--format", "json", env=env, cwd=tmp_path)
+    details = tmp_path / "details.jsonl"
+    run = cli("eval", "map", str(MAP_SET), "--format", "json", "--details", str(details), env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     metrics = json.loads(run.stdout)
     print("eval map (oracle script):", json.dumps(metrics))
     assert metrics["records"] >= 30 and metrics["schemaValidRate"] == 1.0
     assert metrics["precision"] == 1.0 and metrics["recall"] == 1.0 and metrics["meanAttempts"] == 1.0
+    # whole files: one proposal per shape, not one call per row
+    assert metrics["files"] == metrics["shapes"] == 3 and metrics["modelCallsPerShape"] == 1.0
+    assert metrics["modelCallsPerRecord"] < 0.5
+    lines = [json.loads(x) for x in details.read_text().splitlines()]
+    assert len(lines) == len(MAP_SET.read_text().splitlines())
+    assert set(lines[0]) == {"id", "status", "modelCalls", "resource", "dropped", "errors", "precision", "recall"}
+    ldif = next(line for line in lines if line["id"] == "file-openldap-ldif")
+    assert (ldif["status"], ldif["modelCalls"], ldif["precision"], ldif["recall"], len(ldif["resource"])) == ("accepted", 1, 1.0, 1.0, 25)
+    assert "s3cret" not in details.read_text()
     scripted.reset()
     scripted.fallback = ask_oracle(ASK_SET)
     run = cli("eval", "ask", str(ASK_SET), "--json", env=env, cwd=tmp_path)
