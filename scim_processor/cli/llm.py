@@ -46,11 +46,14 @@ def _model() -> BaseChatModel:
 
 @app.command("map")
 def map_records(
-    paths: Annotated[list[Path], typer.Argument(help="Record files (.json, .jsonl, .csv, .ldif) or directories of them.")],
+    paths: Annotated[list[Path], typer.Argument(help="Record files (.json .jsonl .csv .ldif; .txt .eml .vcf .xml as text) or directories.")],
     resource_type: Annotated[str, typer.Option("--resource-type", help="User or Group.")] = "User",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Results file (JSON Lines).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Generate and validate; write nothing to the graph.")] = False,
     max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Model calls per record (correction loop).")] = 3,
+    strict_grounding: Annotated[
+        bool, typer.Option("--strict-grounding", help="Reject a record when any value is ungrounded, instead of dropping optional ones.")
+    ] = False,
 ) -> None:
     """Map non-SCIM identity records to validated SCIM resources with a chat model, then apply them."""
     from ..llm.core import open_processor
@@ -66,7 +69,7 @@ def map_records(
         records = read_records(paths)
         store = ExampleStore(settings.home)
         with open_processor(settings) as processor, output.open("w", encoding="utf-8") as results:
-            mapper = Mapper(processor, model, max_attempts)
+            mapper = Mapper(processor, model, max_attempts, strict_grounding=strict_grounding)
 
             def done(item: MapResult) -> None:
                 results.write(json.dumps(item.to_json(), ensure_ascii=False, default=str) + "\n")
