@@ -90,7 +90,9 @@ def map_records(
 @app.command("ask")
 def ask(
     question: Annotated[str, typer.Argument(help="A question about the identity graph.")],
-    as_json: Annotated[bool, typer.Option("--json", help='Print {"question","cypher","parameters","rows","refusal","attempts"}.')] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"question","cypher","parameters","rows","refusal","attempts","history"}.')
+    ] = False,
     max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Model calls (correction loop).")] = 3,
 ) -> None:
     """Answer a question with guarded, read-only Cypher written by a chat model."""
@@ -101,9 +103,10 @@ def ask(
     model = _model()
     settings = Settings()
     with Guarded(), open_processor(settings) as processor:
-        result = Asker(processor, model, max_attempts).ask(question)
+        store = ExampleStore(settings.home)
+        result = Asker(processor, model, max_attempts, store=store).ask(question)
         if result.status == "answered" and result.answer is not None:
-            ExampleStore(settings.home).add("ask", result.prompt, result.answer, model=model_name_of(model))
+            store.add("ask", result.prompt, result.answer, model=model_name_of(model))
     if as_json:
         print_json(result.to_json())
     elif result.status == "refused":
