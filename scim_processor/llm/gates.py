@@ -202,9 +202,8 @@ def repair(
     for finding in findings:
         _remove(repaired, _drop_location(finding))
     repaired = prune(repaired) or {}
-    if isinstance(repaired.get("schemas"), list):
-        core = str(repaired["schemas"][0]) if repaired["schemas"] else ""
-        repaired["schemas"] = [urn for urn in repaired["schemas"] if urn == core or urn in repaired]
+    if isinstance(repaired.get("schemas"), list):  # an extension whose object is gone leaves "schemas" too
+        repaired["schemas"] = [urn for urn in repaired["schemas"] if not (urn in resource and urn not in repaired)]
     return repaired, [Dropped(f.path, f.value, f.code) for f in findings], []
 
 

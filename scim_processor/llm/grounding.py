@@ -32,6 +32,9 @@ A leaf value of a generated resource is grounded when one of these holds (issue 
   ``status``), inverted in one named like ``disabled``/``locked``/``terminated``.
 - **Number**: its text is a record value or span.
 
+The ``primary`` flag of a multi-valued attribute's item (RFC 7643 §2.4) is structure, not a
+fact of the record: it is not checked (the SCIM gate allows it on one item only).
+
 A value of a secret field (:func:`scim_processor.llm.records.is_secret_field`) is reported
 wherever it appears, inside a longer value too (``secret_value``).
 
@@ -303,6 +306,8 @@ class Grounding:
         """Every ungrounded or secret leaf of ``resource`` (``schemas`` URNs excepted), in document order."""
         found: list[Finding] = []
         for location, path, leaf, attribute in resource_leaves(resource, context):
+            if isinstance(leaf, bool) and location[-1] == "primary":
+                continue  # which value is preferred is the resource's structure, not a fact of the record (RFC 7643 §2.4)
             if not isinstance(leaf, bool) and self.secret(leaf):
                 found.append(Finding("secret_value", path, location, leaf, attribute, f"{path} holds the value of a secret record field"))
             elif not self.grounded(leaf, attribute.canonical_values if attribute else ()):

@@ -107,15 +107,15 @@ def test_boolean_polarity(user_context: GroundingContext) -> None:
 def test_repair_drops_optional_leaves_and_keeps_the_resource(user_context: GroundingContext) -> None:
     record = Record("okta.json:#1", {"login": "ana@example.org", "firstName": "Ana", "status": "DEPROVISIONED", "mobilePhone": "+33 6 12 34 56 78"})
     resource = {
-        "schemas": [CORE, ENT], "userName": "ana@example.org", "name": {"givenName": "Ana"}, "active": True,
-        "preferredLanguage": "en", "phoneNumbers": [{"value": "0000000000", "type": "mobile"}, {"value": "+33612345678", "type": "mobile"}],
+        "schemas": [ENT, CORE], "userName": "ana@example.org", "name": {"givenName": "Ana"}, "active": True, "preferredLanguage": "en",
+        "phoneNumbers": [{"value": "0000000000", "type": "mobile"}, {"value": "+33612345678", "type": "mobile", "primary": True}],
         ENT: {"department": "Sales"},
     }  # fmt: skip
     findings = Grounding(record).findings(resource, user_context)
     repaired, dropped, errors = repair(resource, findings)
     assert errors == []
     assert repaired == {"schemas": [CORE], "userName": "ana@example.org", "name": {"givenName": "Ana"},
-                        "phoneNumbers": [{"value": "+33612345678", "type": "mobile"}]}  # fmt: skip
+                        "phoneNumbers": [{"value": "+33612345678", "type": "mobile", "primary": True}]}  # fmt: skip
     assert [d.to_json() for d in dropped] == [
         {"path": "active", "value": True, "code": "ungrounded_value"},
         {"path": "preferredLanguage", "value": "en", "code": "ungrounded_value"},
