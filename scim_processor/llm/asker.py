@@ -3,9 +3,9 @@
 Grounding: the graph schema derived from the SCIM schemas (labels, property keys with types,
 relationship types with their endpoints, in the prompt format of neo4j-graphrag /
 ``GraphCypherQAChain``; the schema graph's own ``Scim*`` labels left out), a few distinct values
-of the properties questions filter on and of the ones that hold people's names
-(``cypher/llm_sample_values.cypher``: ``displayName``, ``name_givenName``, ``name_familyName``
-beside ``userName``, so "Ana Lima" is looked up by name, not as a login), and the three
+of the properties questions filter on (``cypher/llm_sample_values.cypher``), a few users with
+their ``displayName``, ``name_givenName`` and ``name_familyName`` beside their ``userName``
+(``cypher/llm_sample_people.cypher``, so "Ana Lima" is looked up by name, not as a login), the three
 examples nearest to the question (:func:`scim_processor.llm.store.nearest_examples`: the
 example store's accepted pairs plus a bundled set).
 
@@ -72,9 +72,9 @@ RESPONSE_FORMAT: dict[str, Any] = {
     "strict": False,
 }
 SAMPLE_LIMIT = 12
-NAME_SAMPLE_LIMIT = 5
-"""Sample values shown per property; fewer for the ones that hold people's names and logins."""
-_NAME_KEYS = frozenset({"displayName", "name_givenName", "name_familyName", "userName"})
+"""Distinct sample values shown per property."""
+PEOPLE_SAMPLE_LIMIT = 5
+"""Users shown with their display name, name parts and userName side by side."""
 SCHEMA_CODES = frozenset({"unknown_property", "unknown_label", "unknown_relationship_type"})
 """Guard codes meaning "the schema has no such name": attempts failing only on these make a refusal."""
 
@@ -186,10 +186,13 @@ class Asker:
         lines = []
         for key, values in (rows[0] if rows else {}).items():
             label, prop = ("Group", "displayName") if key == "groupDisplayName" else ("User", key)
-            limit = NAME_SAMPLE_LIMIT if key in _NAME_KEYS else SAMPLE_LIMIT
-            shown = sorted({str(v) for v in values or [] if v is not None})[:limit]
+            shown = sorted({str(v) for v in values or [] if v is not None})[:SAMPLE_LIMIT]
             if shown:
                 lines.append(f"{label}.{prop}: " + ", ".join(json.dumps(v, ensure_ascii=False) for v in shown))
+        people = read(self.processor, resources.cypher("llm_sample_people"), {"limit": PEOPLE_SAMPLE_LIMIT})
+        if people:
+            lines.append("Some users (" + ", ".join(f"User.{key}" for key in people[0]) + "):")
+            lines.extend("  " + ", ".join(json.dumps(v, ensure_ascii=False) for v in row.values()) for row in people)
         return "\n".join(lines) or "(the graph is empty)"
 
     def system_prompt(self, question: str) -> tuple[str, list[AskExample]]:

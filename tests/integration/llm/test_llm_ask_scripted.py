@@ -58,7 +58,8 @@ def test_guard_error_fed_back_then_answer(seeded: ScimProcessor, chat: ChatOpenA
     assert request["response_format"]["type"] == "json_schema" and request["response_format"]["json_schema"]["name"] == "cypher_answer"
     system = request["messages"][0]["content"]
     assert "(:User)-[:REPORTS_TO]->(:User)" in system and '"Finance"' in system  # schema + sample values
-    assert 'User.displayName: "Ada Lovelace"' in system and 'User.name_familyName: "Allen"' in system  # where names live
+    assert "User.displayName, User.name_givenName, User.name_familyName, User.userName" in system  # where names live
+    assert '"Ada Lovelace", "Ada", "Lovelace", "ada.lovelace@example.org"' in system
     assert "ScimAttribute" not in system
     assert "Question: List the people in the Sales department with their email addresses." in system  # a retrieved example
     data = result.to_json()
