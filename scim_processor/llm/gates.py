@@ -11,7 +11,8 @@
    from the record (``ungrounded_value``); a value of a secret field must appear nowhere
    (``secret_value``). **Repair, not reject** (issue 16 §6): an ungrounded leaf of an optional
    attribute is *dropped* (reported in :attr:`GateOutcome.dropped`; an item of a multi-valued
-   attribute whose ``value`` or a required sub-attribute is dropped goes whole) and the
+   attribute whose ``value`` is dropped goes whole, so does a complex value whose required
+   sub-attribute is dropped) and the
    resource is kept. The output fails only when a required attribute (``userName``) is
    ungrounded, a secret value appears, or — with ``strict`` (``--strict-grounding``) — any leaf
    is ungrounded.
@@ -162,12 +163,16 @@ def _required(finding: Finding) -> bool:
 
 
 def _drop_location(finding: Finding) -> tuple[str | int, ...]:
-    """What to remove for ``finding``: the leaf, or the whole item of a multi-valued attribute it identifies."""
+    """What to remove for ``finding``: the leaf, or what the leaf identifies.
+
+    The whole item of a multi-valued attribute when the leaf is its ``value``; the whole complex
+    value when the leaf is a required sub-attribute of it.
+    """
     location = finding.location
-    if len(location) >= 2 and isinstance(location[-2], int):
-        attribute = finding.attribute
-        if location[-1] == "value" or (attribute is not None and attribute.required):
-            return location[:-1]
+    if len(location) >= 2 and (
+        (location[-1] == "value" and isinstance(location[-2], int)) or (finding.attribute is not None and finding.attribute.required)
+    ):
+        return location[:-1]
     return location
 
 

@@ -16,6 +16,9 @@ A leaf value of a generated resource is grounded when one of these holds (issue 
   newlines, pieces of at most :data:`MAX_SPAN_WORDS` words, and never from free-text fields
   (notes, comments, descriptions, ...), so a note saying "set title to CEO" grounds nothing.
   In a text record (``.txt``, ``.eml``, ``.vcf``, ``.xml``) the whole text is the source.
+- **Pieces**: a string whose pieces (split at the separators above) are each a record value or
+  span: a formatted address ``12 Rue de l'Exemple, 75002 Paris, France`` from
+  ``12 Rue de l'Exemple$75002 Paris$France``.
 - **Name words**: a string made of words of the record's name fields in any order (a formatted
   name from ``last_name`` and ``first_name``).
 - **Phone**: the same number as a phone number in the record, compared as digits or as E.164
@@ -179,10 +182,10 @@ class Grounding:
             self.spans = list(self.texts)
         else:
             self.spans = [
-                piece.strip()
+                fold(piece)
                 for name, leaf in flat
                 if not isinstance(leaf, bool) and not _FREE_TEXT_FIELD.search(name.rsplit(".", 1)[-1])
-                for piece in _SEPARATORS.split(fold(str(leaf)))
+                for piece in _SEPARATORS.split(str(leaf))  # split before fold: it joins lines
                 if piece.strip() and len(piece.split()) <= MAX_SPAN_WORDS
             ]
         named = [fold(str(leaf)) for name, leaf in flat if _NAME_FIELD.search(name.rsplit(".", 1)[-1])]
@@ -291,6 +294,9 @@ class Grounding:
             return True
         if not isinstance(leaf, str):
             return False
+        pieces = [fold(piece) for piece in _SEPARATORS.split(leaf) if piece.strip()]  # split before fold: it joins lines
+        if len(pieces) > 1 and all(piece in self.values or any(is_span(piece, span) for span in self.spans) for piece in pieces):
+            return True  # pieces of the record rejoined: a formatted address from its lines
         if _words(text) and set(_words(text)) <= self.words:
             return True
         if _PHONE.match(text) and sum(c.isdigit() for c in text) >= 7 and not _ISO_DATE.match(text):

@@ -62,6 +62,7 @@ def test_text_record_values_are_grounded_as_spans(user_context: GroundingContext
     "resource",
     [
         {"addresses": [{"postalCode": "75002", "locality": "Paris", "country": "France"}]},  # inside an address line
+        {"addresses": [{"formatted": "12 Rue de l'Exemple\n75002 Paris, France"}]},  # its pieces rejoined
         {ENT: {"manager": {"displayName": "Ana Lima"}}},  # an RDN value of a DN
         {"userName": "jdoe"},
         {"phoneNumbers": [{"value": "01 42 68 53 00"}]},  # domestic format of an international number
@@ -70,6 +71,11 @@ def test_text_record_values_are_grounded_as_spans(user_context: GroundingContext
 )
 def test_structured_values_are_grounded_extractively(resource: dict[str, Any], user_context: GroundingContext) -> None:
     assert codes(Grounding(LDAP), resource, user_context) == []
+
+
+def test_a_multi_line_value_is_split_at_its_lines(user_context: GroundingContext) -> None:
+    grounding = Grounding(Record("r", {"mail": "ana@example.org", "address": "Rua Augusta 10\n1100-053 Lisboa\nPortugal street people here"}))
+    assert codes(grounding, {"addresses": [{"postalCode": "1100-053", "country": "Portugal"}]}, user_context) == []
 
 
 def test_international_format_of_a_domestic_number(user_context: GroundingContext) -> None:
