@@ -94,6 +94,10 @@ def map_records(
     plan: Annotated[Path | None, typer.Option("--plan", help="Write the file's mapping (stored or proposed) to PLAN; no resources.")] = None,
     mapping: Annotated[Path | None, typer.Option("--mapping", help="Apply this reviewed mapping file and store it; no model needed.")] = None,
     per_record: Annotated[bool, typer.Option("--per-record", help="Ask the model for every record (no shapes), as for text records.")] = False,
+    strict_grounding: Annotated[
+        bool,
+        typer.Option("--strict-grounding", help="Model-mapped records: reject one with any ungrounded value, instead of dropping optional ones."),
+    ] = False,
     fmt: Format = OutputFormat.table,
 ) -> None:
     """Map non-SCIM identity records to validated SCIM resources, then apply them as process does.
@@ -145,7 +149,7 @@ def map_records(
                     results.write(strict_json(item.to_json()) + "\n")
                     counts[item.result.status] += 1
             if text:
-                _map_per_record(processor, text, resource_type, max_attempts, dry_run, results, counts, settings)
+                _map_per_record(processor, text, resource_type, max_attempts, dry_run, results, counts, settings, strict_grounding)
             results.flush()
     _summary(counts, shapes, "-" if to_stdout else str(output), dry_run, fmt)
     raise typer.Exit(1 if counts["rejected"] else 0)
@@ -214,7 +218,7 @@ def _shown(value: Any) -> str:
 
 def _map_per_record(
     processor: Any, files: list[Path], resource_type: str, max_attempts: int, dry_run: bool, results: Any,
-    counts: Counter[str], settings: Settings,
+    counts: Counter[str], settings: Settings, strict_grounding: bool,
 ) -> None:  # fmt: skip
     """The per-record path: each record asks the model (text records, --per-record)."""
     from ..llm.mapper import Mapper, MapResult
@@ -231,7 +235,7 @@ def _map_per_record(
         if item.accepted and item.result.resource:
             store.add("map", item.prompt, item.result.resource, source=item.record.source, model=item.model)
 
-    Mapper(processor, model, max_attempts).map(records, resource_type, dry_run=dry_run, on_result=done)
+    Mapper(processor, model, max_attempts, strict_grounding=strict_grounding).map(records, resource_type, dry_run=dry_run, on_result=done)
 
 
 def _summary(counts: Counter[str], shapes: list[dict[str, Any]], output: str, dry_run: bool, fmt: OutputFormat) -> None:
@@ -342,7 +346,7 @@ def ask(
 ) -> None:
     """Answer a question with guarded, read-only Cypher written by a chat model.
 
-    JSON: {"question", "cypher", "parameters", "rows", "refusal", "attempts"}.
+    JSON: {"question", "cypher", "parameters", "rows", "refusal", "attempts", "history"}.
     Needs a model endpoint: OPENAI_BASE_URL and/or OPENAI_API_KEY, and SCIM_PROCESSOR_LLM_MODEL.
 
     [bold]Examples[/bold]
@@ -358,9 +362,10 @@ def ask(
         settings = load_settings()
         model = _model()
         with open_processor(settings) as processor:
-            result = Asker(processor, model, max_attempts).ask(question)
+            store = ExampleStore(settings.home)
+            result = Asker(processor, model, max_attempts, store=store).ask(question)
             if result.status == "answered" and result.answer is not None:
-                ExampleStore(settings.home).add("ask", result.prompt, result.answer, model=model_name_of(model))
+                store.add("ask", result.prompt, result.answer, model=model_name_of(model))
     if fmt == OutputFormat.json:
         print_json(result.to_json())
     elif result.status == "refused":

@@ -1,27 +1,29 @@
-"""The gates every model output passes, in order: JSON parse → SCIM gate → groundedness.
+"""The gates every model output passes, in order: JSON parse → attribute names → groundedness → SCIM gate.
 
-1. **JSON parse** (``json_parse``): the output is one JSON object.
-2. **SCIM gate**: every attribute name exists in the resource type's schemas
+1. **JSON parse** (``json_parse``): the output is one JSON object. Nulls, empty strings, empty
+   lists and empty objects are unassigned (RFC 7643 §2.5) and removed first.
+2. **Attribute names**: every attribute name exists in the resource type's schemas
    (``unknown_attribute``; never cleaned, RFC 7644 §3.12 invalidSyntax), none is readOnly
    (``read_only_attribute``: ``id``, ``meta``, ``groups``; RFC 7644 §3.3 says a server ignores
    them, a model that emits them is wrong) or writeOnly / never returned (``secret_attribute``:
-   ``password``, RFC 7643 §7); then the same validation as ``process`` (``scim_<scimType>``, e.g.
-   ``scim_invalidValue``), which also builds the Cypher and passes it through the guard.
-3. **Groundedness** (``ungrounded_value``): every leaf string must come from the record (equal
-   after normalisation: case-folded, whitespace collapsed, phone numbers compared as digits, or
-   made of the record's words in any order, e.g. a formatted name from first and last name; a
-   dateTime whose date is a record value's) or
-   be one of the attribute's canonical values (words recombine only from name fields, so an
-   instruction inside a note grounds nothing); a number must be a record value; a boolean
-   needs a record field with a boolean value (``true``/``false``/``yes``/``no``/``active``/...).
-   A value of a secret field (:func:`scim_processor.llm.records.is_secret_field`) is rejected
-   wherever it appears (``secret_value``).
+   ``password``, RFC 7643 §7).
+3. **Groundedness** (:mod:`scim_processor.llm.grounding`, extractive): every leaf must come
+   from the record (``ungrounded_value``); a value of a secret field must appear nowhere
+   (``secret_value``). **Repair, not reject** (issue 16 §6): an ungrounded leaf of an optional
+   attribute is *dropped* (reported in :attr:`GateOutcome.dropped`; an item of a multi-valued
+   attribute whose ``value`` is dropped goes whole, so does a complex value whose required
+   sub-attribute is dropped) and the
+   resource is kept. The output fails only when a required attribute (``userName``) is
+   ungrounded, a secret value appears, or — with ``strict`` (``--strict-grounding``) — any leaf
+   is ungrounded.
+4. **SCIM gate**: the same validation as ``process`` on the repaired resource
+   (``scim_<scimType>``, e.g. ``scim_invalidValue``), which also builds the Cypher and passes it
+   through the guard.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,18 +36,15 @@ from .core import (
     ScimProcessor,
     dry_run,
 )
+from .grounding import Finding, Grounding, normalise
 from .json_schema import prune
-from .records import Record, leaves
+from .records import Record
 from .retrieval import offered
+
+__all__ = ["Dropped", "GateError", "GateOutcome", "Grounding", "normalise", "parse", "repair", "run_gates", "schema_names", "scim_gate"]
 
 COMMON_ATTRIBUTES = {"externalid": "externalId"}  # RFC 7643 §3.1 (id and meta are readOnly)
 READ_ONLY_COMMON = ("id", "meta")
-_BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "y", "n", "t", "f", "1", "0", "active", "inactive",
-                            "enabled", "disabled", "on", "off"})  # fmt: skip
-_PHONE = re.compile(r"^\+?[\d\s().-]{7,}$")
-_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}t")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-_NAME_FIELD = re.compile(r"name|^cn$|^sn$|^gn$|first|last|surname|forename", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,19 @@ class GateError:
         return {"code": self.code, "path": self.path, "detail": self.detail}
 
 
+@dataclass(frozen=True)
+class Dropped:
+    """An optional leaf the groundedness gate removed: its attribute ``path``, the ``value`` and the ``code``."""
+
+    path: str
+    value: Any
+    code: str
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"path", "value", "code"}`` (the results file's ``dropped`` items)."""
+        return {"path": self.path, "value": self.value, "code": self.code}
+
+
 @dataclass
 class GateOutcome:
     """What the gates made of one output: the pruned resource, the errors, and the SCIM gate's result."""
@@ -68,6 +80,7 @@ class GateOutcome:
     resource: dict[str, Any] | None
     errors: list[GateError] = field(default_factory=list)
     result: PayloadResult | None = None
+    dropped: list[Dropped] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -142,84 +155,66 @@ def scim_gate(
     return [GateError(code, getattr(error, "attribute", None) or "", detail)], result
 
 
-def normalise(value: str) -> str:
-    """Case-folded, whitespace collapsed; a phone-number-like value (not an ISO date) → its digits."""
-    text = " ".join(value.split()).casefold()
-    if _DATE.match(text):  # an ISO date is not a phone number
-        return text
-    if _PHONE.match(text) and sum(c.isdigit() for c in text) >= 7:
-        return "".join(c for c in text if c.isdigit())
-    return text
+def _required(finding: Finding) -> bool:
+    """True if the finding's attribute is required at the top of the resource (or of an extension)."""
+    top = [part for part in finding.location if isinstance(part, str)]
+    nested = len(top) > (2 if ":" in finding.path.split(".", 1)[0] else 1)
+    return finding.attribute is not None and finding.attribute.required and not nested
 
 
-class Grounding:
-    """The record's values, normalised, for gate 3.
+def _drop_location(finding: Finding) -> tuple[str | int, ...]:
+    """What to remove for ``finding``: the leaf, or what the leaf identifies.
+
+    The whole item of a multi-valued attribute when the leaf is its ``value``; the whole complex
+    value when the leaf is a required sub-attribute of it.
+    """
+    location = finding.location
+    if len(location) >= 2 and (
+        (location[-1] == "value" and isinstance(location[-2], int)) or (finding.attribute is not None and finding.attribute.required)
+    ):
+        return location[:-1]
+    return location
+
+
+def _remove(resource: dict[str, Any], location: tuple[str | int, ...]) -> None:
+    parent: Any = resource
+    for part in location[:-1]:
+        parent = parent[part]
+    parent[location[-1]] = None  # indices stay valid for the next removal; prune() takes the Nones out
+
+
+def repair(
+    resource: dict[str, Any], findings: list[Finding], *, strict: bool = False
+) -> tuple[dict[str, Any], list[Dropped], list[GateError]]:
+    """Drops the ungrounded optional leaves of ``resource`` (issue 16 §6).
 
     Args:
-        record: the input record (secret fields are looked at only to reject their values).
+        resource: the pruned resource (not modified).
+        findings: :meth:`Grounding.findings` on it.
+        strict: ``--strict-grounding``: every finding is an error, nothing is dropped.
+
+    Returns:
+        ``(repaired resource, dropped leaves, errors)``; ``errors`` holds the findings that reject
+        the output: secret values, ungrounded required attributes (all of them when ``strict``).
+        Extension URNs whose object was emptied are removed from ``schemas``.
     """
-
-    def __init__(self, record: Record):
-        visible = record.visible()
-        found = list(leaves(visible))
-        self.values = {normalise(str(leaf)) for leaf in found if not isinstance(leaf, bool)}
-        # Words may be recombined only from name fields (a full name split into given and family
-        # name); a word inside any other value (a note saying "make me CEO") grounds nothing.
-        named = [leaf for key, value in visible.items() if _NAME_FIELD.search(key) for leaf in leaves(value)]
-        self.words = self.values | {w for leaf in named for w in _words(normalise(str(leaf)))}
-        self.has_boolean = any(isinstance(leaf, bool) or str(leaf).strip().casefold() in _BOOLEAN_WORDS for leaf in found)
-        self.secrets = {normalise(s) for s in record.secret_values() if len(s.strip()) >= 4}
-
-    def check(self, resource: Mapping[str, Any], context: GroundingContext) -> list[GateError]:
-        """Every ungrounded or secret leaf of ``resource`` (``schemas`` URNs excepted)."""
-        errors: list[GateError] = []
-        for path, leaf, canonical in _resource_leaves(resource, context):
-            if isinstance(leaf, bool):
-                if not self.has_boolean:
-                    errors.append(GateError("ungrounded_value", path, f"{path}={leaf}: no record field holds a boolean"))
-                continue
-            text = normalise(str(leaf))
-            if text in self.secrets or any(secret in text for secret in self.secrets):
-                errors.append(GateError("secret_value", path, f"{path} holds the value of a secret record field"))
-            elif text in self.values or text in {c.casefold() for c in canonical}:
-                continue
-            elif _DATE_TIME.match(text) and any(v.startswith(text[:10]) for v in self.values):
-                continue  # an xsd:dateTime built from a record's date (RFC 7643 §2.3.5)
-            elif not isinstance(leaf, str) or not _words(text) or not set(_words(text)) <= self.words:
-                errors.append(GateError("ungrounded_value", path, f"{path}={str(leaf)[:80]!r} does not come from the record"))
-        return errors
+    errors = [GateError(f.code, f.path, f.detail) for f in findings if strict or f.code != "ungrounded_value" or _required(f)]
+    if errors:
+        return resource, [], errors
+    if not findings:
+        return resource, [], []
+    repaired = json.loads(json.dumps(resource))
+    for finding in findings:
+        _remove(repaired, _drop_location(finding))
+    repaired = prune(repaired) or {}
+    if isinstance(repaired.get("schemas"), list):  # an extension whose object is gone leaves "schemas" too
+        repaired["schemas"] = [urn for urn in repaired["schemas"] if not (urn in resource and urn not in repaired)]
+    return repaired, [Dropped(f.path, f.value, f.code) for f in findings], []
 
 
-def _words(text: str) -> list[str]:
-    return [w for w in re.split(r"[\s,;]+", text.strip(".")) if w]
-
-
-def _resource_leaves(resource: Mapping[str, Any], context: GroundingContext) -> Iterator[tuple[str, Any, tuple[str, ...]]]:
-    extensions = {ext.id.lower(): ext for ext in context.extensions}
-    for name, value in resource.items():
-        if name.lower() == "schemas":
-            continue
-        if name.lower() in extensions and isinstance(value, Mapping):
-            ext = extensions[name.lower()]
-            for sub_name, sub_value in value.items():
-                yield from _attribute_leaves(ext.attribute(sub_name), f"{ext.id}:{sub_name}", sub_value)
-        else:
-            yield from _attribute_leaves(context.core.attribute(name), name, value)
-
-
-def _attribute_leaves(attribute: AttributeDefinition | None, path: str, value: Any) -> Iterator[tuple[str, Any, tuple[str, ...]]]:
-    if isinstance(value, list):
-        for item in value:
-            yield from _attribute_leaves(attribute, path, item)
-    elif isinstance(value, Mapping):
-        for name, item in value.items():
-            sub = attribute.sub_attribute(name) if attribute else None
-            yield from _attribute_leaves(sub, f"{path}.{name}", item)
-    elif value is not None:
-        yield path, value, attribute.canonical_values if attribute else ()
-
-
-def run_gates(processor: ScimProcessor, output: Any, record: Record, context: GroundingContext) -> GateOutcome:
+def run_gates(
+    processor: ScimProcessor, output: Any, record: Record, context: GroundingContext, *, strict: bool = False
+) -> GateOutcome:
     """All gates in order on one model output; stops at the first gate that fails.
 
     Args:
@@ -227,13 +222,20 @@ def run_gates(processor: ScimProcessor, output: Any, record: Record, context: Gr
         output: the parsed dict, or raw JSON text.
         record: the source record (the groundedness gate checks values against it).
         context: the resource type's *whole* context (not the narrowed one).
+        strict: ``--strict-grounding``: reject an ungrounded optional value instead of dropping it.
+
+    Returns:
+        The outcome: on success the repaired resource, the SCIM gate's result and what was dropped.
     """
     parsed, errors = parse(output)
     if parsed is None:
         return GateOutcome(None, errors)
     resource = prune(parsed) or {}
-    errors, result = scim_gate(processor, resource, context, record.source)
+    errors = schema_names(resource, context)
     if errors:
-        return GateOutcome(resource, errors, result)
-    errors = Grounding(record).check(resource, context)
-    return GateOutcome(resource, errors, result)
+        return GateOutcome(resource, errors)
+    resource, dropped, errors = repair(resource, Grounding(record).findings(resource, context), strict=strict)
+    if errors:
+        return GateOutcome(resource, errors)
+    errors, result = scim_gate(processor, resource, context, record.source)
+    return GateOutcome(resource, errors, result, dropped)

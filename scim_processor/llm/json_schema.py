@@ -90,7 +90,11 @@ def response_format(context: GroundingContext) -> dict[str, Any]:
 
 
 def prune(value: Any) -> Any:
-    """``value`` without nulls, empty lists and empty objects (recursively); ``None`` if nothing is left."""
+    """``value`` without nulls, blank strings, empty lists and empty objects (recursively); ``None`` if nothing is left.
+
+    A blank string is unassigned, like null (RFC 7643 §2.5): a model's ``""`` for an optional
+    attribute is not a value to ground or store.
+    """
     if isinstance(value, dict):
         pruned = {key: prune(item) for key, item in value.items()}
         kept = {key: item for key, item in pruned.items() if item is not None}
@@ -98,4 +102,6 @@ def prune(value: Any) -> Any:
     if isinstance(value, list):
         items = [item for item in (prune(item) for item in value) if item is not None]
         return items or None
+    if isinstance(value, str) and not value.strip():
+        return None
     return value

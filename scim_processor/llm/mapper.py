@@ -20,11 +20,11 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from ..errors import InvalidValueError
+from ..errors import InvalidValueError, PayloadTooLargeError
 from ..pipeline import ResultStatus
 from .chat import Usage, api_refusal, call, model_name, raw_text, structured
 from .core import PayloadResult, ScimProcessor, apply_resources
-from .gates import GateError, run_gates
+from .gates import Dropped, GateError, run_gates
 from .json_schema import response_format
 from .prompts import CORRECTION, MAP_SYSTEM, MAP_USER
 from .records import Record
@@ -45,6 +45,7 @@ class MapResult:
         latency: wall time of the model calls and gates, in seconds.
         prompt: the system and user messages of the first attempt (for the fine-tuning store).
         context_text: the narrowed context rendered into the prompt.
+        dropped: ungrounded optional values removed from the accepted resource (issue 16 §6).
     """
 
     record: Record
@@ -56,6 +57,7 @@ class MapResult:
     latency: float = 0.0
     prompt: list[dict[str, str]] = field(default_factory=list)
     context_text: str = ""
+    dropped: list[Dropped] = field(default_factory=list)
 
     @property
     def accepted(self) -> bool:
@@ -63,8 +65,8 @@ class MapResult:
         return self.result.accepted
 
     def to_json(self) -> dict[str, Any]:
-        """The results-file line: ``process``'s object plus ``attempts`` and ``model``."""
-        return {**self.result.to_json(), "attempts": self.attempts, "model": self.model}
+        """The results-file line: ``process``'s object plus ``attempts``, ``model`` and ``dropped`` (``[{"path", "value", "code"}]``)."""
+        return {**self.result.to_json(), "attempts": self.attempts, "model": self.model, "dropped": [d.to_json() for d in self.dropped]}
 
 
 class Mapper:
@@ -73,18 +75,21 @@ class Mapper:
     Args:
         processor: an open processor (schema graph, SCIM gate, guard, writes).
         model: any LangChain ``BaseChatModel`` (``ChatOpenAI`` by default in the CLI).
-        max_attempts: model calls per record, >= 1 (the correction loop's bound).
+        max_attempts: model calls per record, >= 1 (the correction loop's bound; it stops
+            earlier when the model repeats an answer it already gave).
+        strict_grounding: reject an ungrounded optional value instead of dropping it.
 
     Raises:
         ValueError: ``max_attempts`` < 1.
     """
 
-    def __init__(self, processor: ScimProcessor, model: BaseChatModel, max_attempts: int = 3):
+    def __init__(self, processor: ScimProcessor, model: BaseChatModel, max_attempts: int = 3, *, strict_grounding: bool = False):
         if max_attempts < 1:
             raise ValueError("--max-attempts must be at least 1")
         self.processor = processor
         self.model = model
         self.max_attempts = max_attempts
+        self.strict_grounding = strict_grounding
         self.retriever = SchemaRetriever(processor)
         self.name = model_name(model)
 
@@ -94,7 +99,8 @@ class Mapper:
         text = narrowed.render()
         messages: list[BaseMessage] = [
             SystemMessage(MAP_SYSTEM.render(resource_type=resource_type, context=text)),
-            HumanMessage(MAP_USER.render(format=record.format, record=json.dumps(record.visible(), ensure_ascii=False, indent=1))),
+            HumanMessage(MAP_USER.render(format=record.format, record=str(record.fields["text"]) if record.is_text
+                                         else json.dumps(record.visible(), ensure_ascii=False, indent=1))),
         ]
         return messages, structured(self.model, response_format(narrowed.context), strict=True), text
 
@@ -108,10 +114,15 @@ class Mapper:
         started = time.perf_counter()
         full = self.retriever.full_context(resource_type)
         resource_type = full.resource_type.name  # as registered ("group" → "Group")
+        if record.oversize:  # a text record over the size limit: never sent to the model
+            error = PayloadTooLargeError(f"the text record has {record.oversize} bytes, over the size limit of one text record")
+            return MapResult(record, PayloadResult(record.source, ResultStatus.REJECTED, resource_type, error=error), 0, self.name)
         messages, runnable, text = self.prompt(record, resource_type)
         prompt = [{"role": "system", "content": str(messages[0].content)}, {"role": "user", "content": str(messages[1].content)}]
-        usage, errors = Usage(), list[GateError]()
-        for attempt in range(1, self.max_attempts + 1):
+        usage, errors, answers = Usage(), list[GateError](), list[str]()
+        attempt = 0
+        while attempt < self.max_attempts:
+            attempt += 1
             output = call(runnable, messages, usage)
             refused = api_refusal(output)
             if refused:
@@ -121,20 +132,24 @@ class Mapper:
                 outcome_errors = [GateError("json_parse", "", f"the output is not one JSON object: {output.get('parsing_error')}")]
                 outcome = None
             else:
-                outcome = run_gates(self.processor, output["parsed"], record, full)
+                outcome = run_gates(self.processor, output["parsed"], record, full, strict=self.strict_grounding)
                 outcome_errors = outcome.errors
             if outcome is not None and outcome.passed and outcome.result is not None:
                 return MapResult(record, outcome.result, attempt, self.name, errors, usage,
-                                 time.perf_counter() - started, prompt, text)  # fmt: skip
+                                 time.perf_counter() - started, prompt, text, outcome.dropped)  # fmt: skip
             errors.extend(outcome_errors)
             answer = raw_text(output)
+            same = json.dumps(output.get("parsed"), sort_keys=True, default=str)
+            if output.get("parsed") is not None and same in answers:
+                break  # the model gave this answer before: another correction would get it again
+            answers.append(same)
             if answer is not None:
                 messages.append(AIMessage(answer))
             lines = "\n".join(f"- {e.code} {e.path or '-'}: {e.detail}" for e in outcome_errors)
             messages.append(HumanMessage(CORRECTION.render(errors=lines)))
-        detail = f"rejected after {self.max_attempts} attempt(s): " + "; ".join(f"{e.code} {e.path}: {e.detail}" for e in errors)
+        detail = f"rejected after {attempt} attempt(s): " + "; ".join(f"{e.code} {e.path}: {e.detail}" for e in errors)
         rejected = PayloadResult(record.source, ResultStatus.REJECTED, resource_type, error=InvalidValueError(detail))
-        return MapResult(record, rejected, self.max_attempts, self.name, errors, usage, time.perf_counter() - started, prompt, text)
+        return MapResult(record, rejected, attempt, self.name, errors, usage, time.perf_counter() - started, prompt, text)
 
     def map(
         self,

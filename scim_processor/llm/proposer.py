@@ -48,7 +48,8 @@ from .. import resources
 from ..errors import ScimProcessorError
 from .chat import Usage, api_refusal, call, raw_text, structured
 from .core import GroundingContext, ScimProcessor, read
-from .gates import Grounding, scim_gate
+from .gates import scim_gate
+from .grounding import Grounding
 from .json_schema import first_sentence
 from .mapping_file import (
     CompiledMapping,
@@ -342,9 +343,10 @@ class Proposer:
                 continue
             issues += [Issue("transform_failed", "", d["path"], f"{sample.source}: {d['detail']}") for d in built.dropped]
             errors, _ = scim_gate(self.processor, built.resource, context, sample.source)
-            if not errors:
-                errors = [e for e in Grounding(sample.record()).check(built.resource, context) if e.path in identity]
             issues += [Issue(e.code, "", e.path, f"{sample.source}: {e.detail}") for e in errors]
+            if not errors:
+                findings = Grounding(sample.record()).findings(built.resource, context)
+                issues += [Issue(f.code, "", f.path, f"{sample.source}: {f.detail}") for f in findings if f.path in identity]
         return issues
 
 

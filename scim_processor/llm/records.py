@@ -1,4 +1,4 @@
-"""Identity records that are not SCIM: JSON, JSON Lines, CSV and LDIF, one record → one resource.
+"""Identity records that are not SCIM: JSON, JSON Lines, CSV, LDIF and text, one record → one resource.
 
 A :class:`Record` is a flat-or-nested mapping of field names to values, with the ``source`` it
 came from (``file:line`` or ``file:#n``). Readers:
@@ -9,7 +9,15 @@ came from (``file:line`` or ``file:#n``). Readers:
   RFC 4180 quoting); empty cells are absent fields;
 - ``.ldif``: LDIF content records (RFC 2849): entries separated by blank lines, ``name: value``,
   ``name:: base64``, continuation lines starting with one space, ``#`` comments; a name given
-  twice is a list. The ``version:`` line is skipped.
+  twice is a list. The ``version:`` line is skipped;
+- text records, one per file, with no reusable shape: ``.txt`` (free text: a new-starter e-mail
+  pasted as text, a signature), ``.eml`` (RFC 5322 message read with the stdlib ``email``
+  package: its From, Sender, Reply-To, To, Cc, Subject, Date and Organization headers, a blank
+  line, then the plain-text body, or the HTML body's text), ``.vcf`` (vCard, RFC 6350) and
+  ``.xml``, both as their text. A text record is ``{"text": ...}``; a ``name: value`` or
+  ``name=value`` line whose name is a secret field (``Password: ...``) is taken out of the text
+  into a secret field of that name. A text record over ``max_text_bytes`` is kept unread
+  (:attr:`Record.oversize`); ``map`` rejects it with 413 (RFC 7644 §3.12) without a model call.
 
 Fields that hold secrets (passwords, hashes, SSNs, salaries, ...; :func:`is_secret_field`) are
 kept on the record but never shown to the model (:meth:`Record.visible`) and their values are
@@ -21,18 +29,30 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import email
+import email.policy
 import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from email.message import EmailMessage
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from .core import ScimProcessorError
 
-FORMATS = ("json", "jsonl", "csv", "ldif")
-_SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".ldif": "ldif"}
+TEXT_FORMATS = ("text", "email", "vcard", "xml")
+"""Formats read as one free-text record per file (no field names to map: extractive grounding)."""
+FORMATS = ("json", "jsonl", "csv", "ldif", *TEXT_FORMATS)
+MAX_TEXT_BYTES = 1_048_576
+"""Default size limit of one text record, in bytes (the same as ``process``'s ``max_payload_bytes``)."""
+_SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".ldif": "ldif",
+             ".txt": "text", ".eml": "email", ".vcf": "vcard", ".xml": "xml"}  # fmt: skip
+_EMAIL_HEADERS = ("From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Organization")
+_XML_ELEMENT = re.compile(r"(?P<open><(?P<name>[A-Za-z_][\w.-]*)(?:\s[^<>]*)?>)(?P<value>[^<>]+)</(?P=name)>")
+_KEY_VALUE = re.compile(r"^(?P<lead>\s*(?P<name>[A-Za-z][\w .-]{0,40}?)\s*[:=]\s*)(?P<value>\S.*?)\s*$")
 # A field is secret if one of its words (split at camelCase, _, -, ., spaces) is a short secret
 # word, or its name without separators contains a long one ("userPassword", "annual_salary").
 _SECRET_WORDS = frozenset({"ssn", "pwd", "pw", "pin", "dob", "iban", "salt", "hash", "hashed", "token", "pay", "wage",
@@ -64,13 +84,22 @@ class Record:
 
     Attributes:
         source: where it came from (``path:line`` for line formats, ``path:#n`` otherwise).
-        fields: field name → value (str, number, bool, list or nested object, as read).
-        format: ``json``, ``jsonl``, ``csv`` or ``ldif``.
+        fields: field name → value (str, number, bool, list or nested object, as read); a text
+            record's is ``{"text": ...}`` plus its secret lines' fields.
+        format: one of :data:`FORMATS`.
+        oversize: for a text record over the size limit, its size in bytes (it was not read; the
+            record is rejected with 413); 0 otherwise.
     """
 
     source: str
     fields: dict[str, Any]
     format: str = "json"
+    oversize: int = 0
+
+    @property
+    def is_text(self) -> bool:
+        """True for a free-text record (:data:`TEXT_FORMATS`)."""
+        return self.format in TEXT_FORMATS
 
     def visible(self) -> dict[str, Any]:
         """The fields the model may see: every field except secret ones (:func:`is_secret_field`)."""
@@ -97,20 +126,30 @@ def format_of(path: Path) -> str:
     """The record format of a file, from its suffix.
 
     Raises:
-        RecordError: the suffix is not ``.json``, ``.jsonl``, ``.ndjson``, ``.csv`` or ``.ldif``.
+        RecordError: the suffix is not one of ``.json``, ``.jsonl``, ``.ndjson``, ``.csv``,
+            ``.ldif``, ``.txt``, ``.eml``, ``.vcf``, ``.xml``.
     """
     try:
         return _SUFFIXES[path.suffix.lower()]
     except KeyError:
-        raise RecordError(f"{path}: unknown record format (use .json, .jsonl, .csv or .ldif)") from None
+        raise RecordError(f"{path}: unknown record format (use {', '.join(_SUFFIXES)})") from None
 
 
-def parse_text(text: str, fmt: str, source: str) -> list[Record]:
+def parse_text(text: str, fmt: str, source: str, max_text_bytes: int = MAX_TEXT_BYTES) -> list[Record]:
     """The records in ``text`` of format ``fmt`` (one of :data:`FORMATS`).
+
+    Args:
+        text: the file's content.
+        fmt: its format.
+        source: the file's name, for record sources and messages.
+        max_text_bytes: size limit of a text record (UTF-8 bytes); above it the record is
+            returned unread with :attr:`Record.oversize` set.
 
     Raises:
         RecordError: malformed content (the message names ``source`` and the line).
     """
+    if fmt in TEXT_FORMATS:
+        return [_text(text, fmt, source, max_text_bytes)]
     if fmt == "json":
         try:
             data = json.loads(text)
@@ -140,6 +179,71 @@ def parse_text(text: str, fmt: str, source: str) -> list[Record]:
     if fmt == "ldif":
         return list(_ldif(text, source))
     raise RecordError(f"{source}: unknown record format {fmt!r} (one of {', '.join(FORMATS)})")
+
+
+def _text(text: str, fmt: str, source: str, max_text_bytes: int) -> Record:
+    size = len(text.encode("utf-8"))
+    if size > max_text_bytes:
+        return Record(source, {}, fmt, oversize=size)
+    if fmt == "email":
+        text = email_text(email.message_from_string(text, policy=email.policy.default))
+    return text_record(text, source, fmt)
+
+
+def text_record(text: str, source: str, fmt: str = "text") -> Record:
+    """One free-text record: ``{"text": text}``, with each secret ``name: value`` line's value moved to a secret field.
+
+    A line such as ``Password: hunter2`` or ``SSN=078-05-1120`` whose name is a secret field
+    (:func:`is_secret_field`) keeps its name in the text, its value becomes ``[redacted]`` there
+    and is kept in the field ``name`` (never shown to the model, rejected if a model emits it);
+    the same for an XML element with text only, ``<ssn>078-05-1120</ssn>``.
+    """
+    fields: dict[str, Any] = {}
+
+    def element(match: re.Match[str]) -> str:
+        if not is_secret_field(match["name"]):
+            return match[0]
+        fields[match["name"]] = match["value"]
+        return f"{match['open']}[redacted]</{match['name']}>"
+
+    text = _XML_ELEMENT.sub(element, text)
+    lines = []
+    for line in text.splitlines():
+        match = _KEY_VALUE.match(line)
+        if match and is_secret_field(match["name"]):
+            fields[match["name"].strip()] = match["value"]
+            line = match["lead"] + "[redacted]"
+        lines.append(line)
+    return Record(source, {"text": "\n".join(lines).strip(), **fields}, fmt)
+
+
+class _HtmlText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def email_text(message: EmailMessage) -> str:
+    """An e-mail as text: its identity-bearing headers (RFC 5322 §3.6), a blank line, its body's text.
+
+    The body is the ``text/plain`` part, else the text of the ``text/html`` part.
+    """
+    headers = [f"{name}: {value}" for name in _EMAIL_HEADERS for value in message.get_all(name, [])]
+    part = message.get_body(preferencelist=("plain", "html"))
+    body = ""
+    if part is not None:
+        try:
+            body = str(part.get_content())
+        except (LookupError, UnicodeError):  # an unknown or wrong charset: the bytes as UTF-8, replaced
+            body = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")  # type: ignore[union-attr]
+        if part.get_content_subtype() == "html":
+            parser = _HtmlText()
+            parser.feed(body)
+            body = " ".join(" ".join(parser.parts).split())
+    return "\n".join(headers) + "\n\n" + body.strip()
 
 
 def _record(item: Any, source: str, fmt: str) -> Record:
@@ -191,8 +295,13 @@ def _ldif(text: str, source: str) -> Iterator[Record]:
             entry[name] = value
 
 
-def read_records(paths: Iterable[Path]) -> list[Record]:
+def read_records(paths: Iterable[Path], max_text_bytes: int = MAX_TEXT_BYTES) -> list[Record]:
     """Every record of the given files and directories (directories: their record files, sorted).
+
+    Args:
+        paths: files and directories.
+        max_text_bytes: size limit of one text record in bytes; a larger text file is not read
+            (its record has :attr:`Record.oversize` set: rejected with 413).
 
     Raises:
         RecordError: a path does not exist, has an unknown suffix, or holds malformed content.
@@ -203,8 +312,13 @@ def read_records(paths: Iterable[Path]) -> list[Record]:
         for file in files:
             fmt = format_of(file)
             try:
-                text = file.read_text(encoding="utf-8-sig")
+                if fmt in TEXT_FORMATS and file.stat().st_size > max_text_bytes:
+                    records.append(Record(str(file), {}, fmt, oversize=file.stat().st_size))
+                elif fmt == "email":  # bytes: the message's own charsets decide
+                    message = email.message_from_bytes(file.read_bytes(), policy=email.policy.default)
+                    records.append(text_record(email_text(message), str(file), fmt))
+                else:
+                    records.extend(parse_text(file.read_text(encoding="utf-8-sig"), fmt, str(file), max_text_bytes))
             except (OSError, UnicodeDecodeError) as error:
                 raise RecordError(f"{file}: cannot be read: {error}") from None
-            records.extend(parse_text(text, fmt, str(file)))
     return records

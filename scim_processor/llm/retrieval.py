@@ -17,6 +17,11 @@ How a record is matched against the schema graph (``cypher/llm_match_attributes.
    sub-attributes when none was selected (single-valued). readOnly attributes and writeOnly /
    never-returned ones (``password``) are never offered.
 
+A free-text record (``.txt``, ``.eml``, ``.vcf``, ``.xml``) has no field names: each word of
+its text stands in for one (``Title: Engineer`` → ``title``; ``TEL;TYPE=work:...`` → ``tel``,
+``work``), so the words that name attributes select them; so do :data:`TEXT_TERMS`, what a
+new-starter e-mail or a signature usually holds without naming it.
+
 The narrowed :class:`GroundingContext` renders with the core's ``render_prompt``.
 """
 
@@ -68,6 +73,7 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "costcentre": ("costcenter",), "members": ("members",), "member": ("members",), "group": ("displayname",),
     "groupname": ("displayname",),
 }  # fmt: skip
+TEXT_TERMS = ("name", "displayname", "title", "email", "phone", "department", "organization")
 _GENERIC_SUBS = frozenset({"type", "value", "primary", "display", "$ref", "formatted"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{7,}$")
@@ -172,7 +178,12 @@ class SchemaRetriever:
     def narrow(self, record: Record, resource_type: str) -> NarrowedContext:
         """The context of ``resource_type`` narrowed to ``record`` (secret fields are not looked at)."""
         full = self.full_context(resource_type)
-        terms, values = record_terms(record.visible())
+        visible = record.visible()
+        if record.is_text:  # no field names: the text's words stand in for them
+            visible = {word: word for word in re.findall(r"[^\W\d_]{2,}|\S+@\S+", str(visible.get("text", "")))}
+        terms, values = record_terms(visible)
+        if record.is_text:  # what free text about a person usually says, named or not
+            terms = sorted({*terms, *TEXT_TERMS})
         schema_ids = [full.core.id, *(ext.id for ext in full.extensions)]
         rows = read(self.processor, _query(), {"terms": terms, "values": values, "schemaIds": schema_ids})
         selected: dict[str, int] = {}

@@ -70,11 +70,23 @@ def test_ask_cli_json_and_exit_codes(env: dict[str, str], scripted: ScriptedServ
     run = cli("ask", "Which groups exist?", "--format", "json", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
-    assert set(data) == {"question", "cypher", "parameters", "rows", "refusal", "attempts"}
+    assert set(data) == {"question", "cypher", "parameters", "rows", "refusal", "attempts", "history"}
     assert [r["name"] for r in data["rows"]] == ["Admins", "All Staff", "Engineering Team", "Research Team"]
+    assert data["history"] == [{"cypher": data["cypher"], "parameters": {}, "errors": []}]
     scripted.reset({"cypher": None, "parameters": {}, "refusal": "No passwords in the graph."})
     run = cli("ask", "What is Ada's password?", "--json", env=env, cwd=tmp_path)
     assert run.returncode == 1 and json.loads(run.stdout)["refusal"] == "No passwords in the graph."
+    salary = {"cypher": "MATCH (u:User) WHERE u.displayName = 'Ada Lovelace' RETURN u.salary AS salary", "parameters": {}, "refusal": None}
+    scripted.reset(salary, {**salary, "cypher": salary["cypher"] + " LIMIT 1"})
+    run = cli("ask", "What does Ada Lovelace earn?", "--json", "--max-attempts", "2", env=env, cwd=tmp_path)
+    data = json.loads(run.stdout)
+    assert run.returncode == 1 and data["refusal"] == "the identity graph has no salary" and data["cypher"] is None
+    assert [step["cypher"] for step in data["history"]] == [
+        "MATCH (u:User) WHERE u.displayName = $p1 RETURN u.salary AS salary", "MATCH (u:User) WHERE u.displayName = $p1 RETURN u.salary AS salary LIMIT 1"]
+    assert [[e["code"] for e in step["errors"]] for step in data["history"]] == [["unknown_property"], ["unknown_property"]]
+    scripted.reset({"cypher": None, "parameters": {}, "refusal": "just checking the prompt"})
+    cli("ask", "How many groups exist?", env=env, cwd=tmp_path)  # the answered question above is now a stored example
+    assert "Question: Which groups exist?" in scripted.requests[0]["messages"][0]["content"]
 
 
 def test_eval_against_the_scripted_server(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ def test_template_checks_placeholders() -> None:
         MAP_SYSTEM.render(resource_type="User")
     with pytest.raises(TemplateError):
         MAP_SYSTEM.render(resource_type="User", context="c", extra="x")
-    text = ASK_SYSTEM.render(schema="S", samples="V")
+    text = ASK_SYSTEM.render(schema="S", samples="V", examples="E")
     assert '{"cypher": string or null' in text and "S" in text
 
 

@@ -61,3 +61,36 @@ def test_secret_fields(name: str) -> None:
 @pytest.mark.parametrize("name", ["mail", "displayName", "first_name", "telephoneNumber", "department", "employee_id", "title", "status", "className", "businessName", "display", "spinner", "company"])
 def test_ordinary_fields(name: str) -> None:
     assert not is_secret_field(name)
+
+
+EML = b"""From: Ana Lima <ana.lima@example.fr>
+To: it-support@example.fr
+Subject: =?utf-8?q?Nouvelle_arriv=C3=A9e?=
+Date: Mon, 3 Mar 2025 09:00:00 +0100
+MIME-Version: 1.0
+Content-Type: text/html; charset=utf-8
+
+<p>Bonjour, merci de cr&eacute;er le compte de <b>Jos\xc3\xa9 Silva</b>, service Finance.</p>
+"""
+
+
+def test_text_records_one_per_file(tmp_path: Path) -> None:
+    (tmp_path / "hire.eml").write_bytes(EML)
+    (tmp_path / "card.vcf").write_text("BEGIN:VCARD\nVERSION:4.0\nFN:Ana Lima\nTEL;TYPE=work:+33 1 42 68 53 00\nEND:VCARD\n")
+    (tmp_path / "extract.xml").write_text("<person><uid>alima</uid><ssn>078-05-1120</ssn></person>")
+    (tmp_path / "note.txt").write_text("New starter: Ana Lima\nSSN: 078-05-1120\n")
+    vcf, xml, eml, note = read_records([tmp_path])  # sorted by file name
+    assert [r.format for r in (eml, note, vcf, xml)] == ["email", "text", "vcard", "xml"]
+    assert eml.is_text and eml.fields == {"text": "From: Ana Lima <ana.lima@example.fr>\nTo: it-support@example.fr\nSubject: Nouvelle arrivée\n"
+                                          "Date: Mon, 03 Mar 2025 09:00:00 +0100\n\nBonjour, merci de créer le compte de José Silva , service Finance."}
+    assert "FN:Ana Lima" in vcf.fields["text"]
+    assert xml.fields == {"text": "<person><uid>alima</uid><ssn>[redacted]</ssn></person>", "ssn": "078-05-1120"}
+    assert note.fields == {"text": "New starter: Ana Lima\nSSN: [redacted]", "SSN": "078-05-1120"}  # a secret line leaves the text
+    assert note.visible() == {"text": "New starter: Ana Lima\nSSN: [redacted]"} and note.secret_values() == ["078-05-1120"]
+
+
+def test_text_record_over_the_size_limit_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "big.txt").write_text("x" * 2048)
+    [record] = read_records([tmp_path / "big.txt"], max_text_bytes=1024)
+    assert (record.oversize, record.fields) == (2048, {})
+    assert parse_text("y" * 10, "xml", "s.xml", max_text_bytes=5)[0].oversize == 10

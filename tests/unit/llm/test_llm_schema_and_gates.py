@@ -86,7 +86,7 @@ RECORD = Record(
     ],
 )
 def test_grounded_values_pass(resource: dict[str, Any], user_context: GroundingContext) -> None:
-    assert Grounding(RECORD).check(resource, user_context) == []
+    assert Grounding(RECORD).findings(resource, user_context) == []
 
 
 @pytest.mark.parametrize(
@@ -100,12 +100,12 @@ def test_grounded_values_pass(resource: dict[str, Any], user_context: GroundingC
     ],
 )
 def test_ungrounded_and_secret_values_fail(resource: dict[str, Any], code: str, user_context: GroundingContext) -> None:
-    errors = Grounding(RECORD).check(resource, user_context)
+    errors = Grounding(RECORD).findings(resource, user_context)
     assert [e.code for e in errors] == [code]
 
 
 def test_boolean_grounded_by_a_status_field(user_context: GroundingContext) -> None:
-    assert Grounding(Record("r", {"status": "inactive"})).check({"active": False}, user_context) == []
+    assert Grounding(Record("r", {"status": "inactive"})).findings({"active": False}, user_context) == []
 
 
 def test_normalise() -> None:
@@ -124,5 +124,5 @@ def test_record_terms_use_field_words_vocabulary_and_values() -> None:
 def test_date_time_from_a_record_date(user_context: GroundingContext) -> None:
     acme = "urn:example:scim:schemas:extension:acme:2.0:User"
     grounding = Grounding(Record("r", {"start_date": "2024-03-01"}))
-    assert grounding.check({acme: {"startDate": "2024-03-01T00:00:00Z"}}, user_context) == []
-    assert [e.code for e in grounding.check({acme: {"startDate": "2024-03-02T00:00:00Z"}}, user_context)] == ["ungrounded_value"]
+    assert grounding.findings({acme: {"startDate": "2024-03-01T00:00:00Z"}}, user_context) == []
+    assert [e.code for e in grounding.findings({acme: {"startDate": "2024-03-02T00:00:00Z"}}, user_context)] == ["ungrounded_value"]
