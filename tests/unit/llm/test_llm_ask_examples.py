@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scim_processor.mapping.compiled import CompiledSchema
 from scim_processor.guard import CypherGuard
 from scim_processor.llm.asker import identity_schema
 from scim_processor.llm.store import AskExample, ExampleStore, bundled_ask_examples, nearest_examples, render_examples, stored_ask_examples
+from scim_processor.mapping.compiled import CompiledSchema
 
 SCHEMA_TERMS = ["User", "Group", "Email", "PhoneNumber", "displayName", "department", "title", "MEMBER_OF", "REPORTS_TO", "HAS_PHONE_NUMBER"]
 EXAMPLES = [
