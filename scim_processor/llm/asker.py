@@ -40,6 +40,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from .. import resources
+from ..errors import UsageError
 from ..guard import CypherSyntaxError
 from ..guard.literals import parameterize
 from .chat import Usage, api_refusal, call, model_name, raw_text, structured
@@ -164,12 +165,12 @@ class Asker:
             (besides the bundled ones); None for the bundled ones only.
 
     Raises:
-        ValueError: ``max_attempts`` < 1.
+        UsageError: ``max_attempts`` < 1.
     """
 
     def __init__(self, processor: ScimProcessor, model: BaseChatModel, max_attempts: int = 3, *, store: ExampleStore | None = None):
         if max_attempts < 1:
-            raise ValueError("--max-attempts must be at least 1")
+            raise UsageError("--max-attempts must be at least 1")
         self.processor = processor
         self.model = model
         self.max_attempts = max_attempts

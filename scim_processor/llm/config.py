@@ -11,6 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..config import invalid_settings
+from ..errors import UsageError
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -65,10 +66,10 @@ def chat_model(settings: LlmSettings) -> object:
         A ``ChatOpenAI`` (typed ``object`` here so importing this module does not import the client).
 
     Raises:
-        ValueError: no endpoint is configured (:data:`NO_ENDPOINT`).
+        UsageError: no endpoint is configured (:data:`NO_ENDPOINT`).
     """
     if not settings.configured:
-        raise ValueError(NO_ENDPOINT)
+        raise UsageError(NO_ENDPOINT)
     from langchain_openai import ChatOpenAI
 
     key = settings.api_key or SecretStr("not-needed")  # local servers take any key; the client wants one

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from .asker import Asker
 from .core import ScimProcessor, run_read_only
 from .gates import normalise
@@ -50,7 +51,7 @@ def load_dataset(path: Path) -> list[dict[str, Any]]:
     """The objects of a JSON Lines dataset.
 
     Raises:
-        ValueError: a line is not a JSON object (the message names the line).
+        UsageError: a line is not a JSON object (the message names the line).
     """
     items = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -58,9 +59,9 @@ def load_dataset(path: Path) -> list[dict[str, Any]]:
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number}: not JSON: {error}") from None
+                raise UsageError(f"{path}:{number}: not JSON: {error}") from None
             if not isinstance(item, dict):
-                raise ValueError(f"{path}:{number}: not a JSON object")
+                raise UsageError(f"{path}:{number}: not a JSON object")
             items.append(item)
     return items
 
@@ -153,7 +154,7 @@ def evaluate_map(
 def _evaluate_record(item: Mapping[str, Any], mapper: Mapper, tally: _Tally) -> dict[str, Any]:
     records = parse_text(str(item["text"]), str(item["format"]), f"eval:{item.get('id')}")
     if len(records) != 1:
-        raise ValueError(f"eval item {item.get('id')!r}: 'text' must hold exactly one record, not {len(records)}")
+        raise UsageError(f"eval item {item.get('id')!r}: 'text' must hold exactly one record, not {len(records)}")
     result = mapper.map_record(records[0], str(item.get("resourceType", "User")))
     tally.records += 1
     tally.record_items += 1
@@ -175,11 +176,11 @@ def _evaluate_record(item: Mapping[str, Any], mapper: Mapper, tally: _Tally) -> 
 
 def _evaluate_file(item: Mapping[str, Any], shape_mapper: ShapeMapper | None, tally: _Tally) -> dict[str, Any]:
     if shape_mapper is None:
-        raise ValueError(f"eval item {item.get('id')!r}: a whole-file item needs a shape mapper")
+        raise UsageError(f"eval item {item.get('id')!r}: a whole-file item needs a shape mapper")
     expected: list[Any] = list(item["expected"])
     suffix = {"jsonl": ".jsonl", "json": ".json", "csv": ".csv", "ldif": ".ldif"}.get(str(item["format"]))
     if suffix is None:
-        raise ValueError(f"eval item {item.get('id')!r}: a whole file is csv, json, jsonl or ldif")
+        raise UsageError(f"eval item {item.get('id')!r}: a whole file is csv, json, jsonl or ldif")
     started = time.perf_counter()
     tally.files += 1
     with tempfile.TemporaryDirectory() as tmp:
@@ -220,7 +221,7 @@ def _evaluate_file(item: Mapping[str, Any], shape_mapper: ShapeMapper | None, ta
 def _require(item: Mapping[str, Any], keys: tuple[str, ...]) -> None:
     missing = [key for key in keys if key not in item]
     if missing:
-        raise ValueError(f"eval item {item.get('id')!r} lacks {', '.join(missing)}")
+        raise UsageError(f"eval item {item.get('id')!r} lacks {', '.join(missing)}")
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from .records import is_secret_field
 
 MIN_EXAMPLES = 10  # OpenAI's minimum per fine-tuning job
@@ -69,11 +70,11 @@ def export(examples: Iterable[dict[str, Any]], output: Path, validation_split: f
         validation_split: share of examples for validation, 0 <= x < 1 (0: no validation file).
 
     Raises:
-        ValueError: ``validation_split`` out of range.
+        UsageError: ``validation_split`` out of range.
         OSError: the files cannot be written.
     """
     if not 0 <= validation_split < 1:
-        raise ValueError("--validation-split must be in [0, 1)")
+        raise UsageError("--validation-split must be in [0, 1)")
     seen: set[str] = set()
     train: list[str] = []
     validation: list[str] = []

@@ -20,7 +20,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from ..errors import InvalidValueError, PayloadTooLargeError
+from ..errors import InvalidValueError, PayloadTooLargeError, UsageError
 from ..pipeline import ResultStatus
 from .chat import Usage, api_refusal, call, model_name, raw_text, structured
 from .core import PayloadResult, ScimProcessor, apply_resources
@@ -80,12 +80,12 @@ class Mapper:
         strict_grounding: reject an ungrounded optional value instead of dropping it.
 
     Raises:
-        ValueError: ``max_attempts`` < 1.
+        UsageError: ``max_attempts`` < 1.
     """
 
     def __init__(self, processor: ScimProcessor, model: BaseChatModel, max_attempts: int = 3, *, strict_grounding: bool = False):
         if max_attempts < 1:
-            raise ValueError("--max-attempts must be at least 1")
+            raise UsageError("--max-attempts must be at least 1")
         self.processor = processor
         self.model = model
         self.max_attempts = max_attempts
@@ -108,7 +108,7 @@ class Mapper:
         """Runs the chain and the correction loop on one record; nothing is written.
 
         Raises:
-            ValueError: unknown resource type.
+            UsageError: unknown resource type.
             scim_processor.llm.chat.ModelError: the endpoint failed.
         """
         started = time.perf_counter()

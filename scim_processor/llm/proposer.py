@@ -45,7 +45,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from .. import resources
-from ..errors import ScimProcessorError
+from ..errors import ScimProcessorError, UsageError
 from .chat import Usage, api_refusal, call, raw_text, structured
 from .core import GroundingContext, ScimProcessor, read
 from .gates import scim_gate
@@ -158,14 +158,14 @@ class Proposer:
         """The grounding context of ``resource_type`` (case-insensitive).
 
         Raises:
-            ValueError: unknown resource type.
+            UsageError: unknown resource type.
         """
         contexts = {c.resource_type.name.lower(): c for c in self.processor.contexts()}
         try:
             return contexts[resource_type.lower()]
         except KeyError:
             loaded = ", ".join(c.resource_type.name for c in contexts.values())
-            raise ValueError(f"unknown resource type {resource_type!r} (loaded: {loaded})") from None
+            raise UsageError(f"unknown resource type {resource_type!r} (loaded: {loaded})") from None
 
     # ------------------------------------------------------------------------------ the steps
     def propose(self, shape: Shape, samples: Sequence[FlatRecord], resource_type: str = "User") -> Proposal:
@@ -174,7 +174,7 @@ class Proposer:
         Raises:
             ProposalError: the checks still fail after the model-call budget.
             scim_processor.llm.chat.ModelError: the endpoint failed.
-            ValueError: unknown resource type.
+            UsageError: unknown resource type.
         """
         context = self.context(resource_type)
         resource_type = context.resource_type.name

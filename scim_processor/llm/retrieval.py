@@ -34,6 +34,7 @@ from functools import cache
 from typing import Any
 
 from .. import resources
+from ..errors import UsageError
 from .core import (
     AttributeDefinition,
     GroundingContext,
@@ -163,13 +164,13 @@ class SchemaRetriever:
         """The whole grounding context of ``resource_type``.
 
         Raises:
-            ValueError: no such resource type is loaded.
+            UsageError: no such resource type is loaded.
         """
         by_name = {name.lower(): context for name, context in self._contexts.items()}
         try:
             return by_name[resource_type.lower()]  # resource type names are matched case-insensitively
         except KeyError:
-            raise ValueError(f"unknown resource type {resource_type!r} (loaded: {', '.join(self._contexts)})") from None
+            raise UsageError(f"unknown resource type {resource_type!r} (loaded: {', '.join(self._contexts)})") from None
 
     def whole_schema_prompt(self) -> str:
         """Every loaded schema rendered (every resource type's whole context): the un-narrowed baseline."""

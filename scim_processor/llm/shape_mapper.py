@@ -87,7 +87,7 @@ class ShapeMapper:
         Raises:
             scim_processor.llm.proposer.ProposalError: no acceptable proposal within the budget.
             scim_processor.llm.chat.ModelError: the endpoint failed.
-            ValueError: unknown resource type.
+            UsageError: unknown resource type.
         """
         shape = source.shape()
         known = self.store.find(shape, self.proposer.context(resource_type).resource_type.name)
@@ -103,7 +103,7 @@ class ShapeMapper:
 
         Raises:
             MappingFileError: a problem of the mapping (the message names it).
-            ValueError: unknown resource type.
+            UsageError: unknown resource type.
         """
         return CompiledMapping(mapping, self.proposer.context(mapping.resource_type))
 

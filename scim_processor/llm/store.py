@@ -30,6 +30,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
+
 TASKS = ("map", "ask")
 EXAMPLES_IN_PROMPT = 3
 _QUESTION_PREFIX = "Question: "  # prompts.ASK_USER
@@ -136,10 +138,10 @@ class ExampleStore:
         """The file of ``task`` (``map`` or ``ask``).
 
         Raises:
-            ValueError: unknown task.
+            UsageError: unknown task.
         """
         if task not in TASKS:
-            raise ValueError(f"unknown task {task!r} (one of {', '.join(TASKS)})")
+            raise UsageError(f"unknown task {task!r} (one of {', '.join(TASKS)})")
         return self.directory / f"{task}.jsonl"
 
     def add(self, task: str, prompt: list[dict[str, str]], answer: dict[str, Any], *, source: str = "", model: str = "") -> None:
@@ -163,7 +165,7 @@ def read_examples(path: Path) -> Iterator[dict[str, Any]]:
     """The example objects of a store-format JSON Lines file (``{"messages": [...]}`` per line).
 
     Raises:
-        ValueError: a line is not JSON or has no ``messages`` list (the message names the line).
+        UsageError: a line is not JSON or has no ``messages`` list (the message names the line).
     """
     with path.open(encoding="utf-8") as file:
         for number, line in enumerate(file, start=1):
@@ -172,7 +174,7 @@ def read_examples(path: Path) -> Iterator[dict[str, Any]]:
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number}: not JSON: {error}") from None
+                raise UsageError(f"{path}:{number}: not JSON: {error}") from None
             if not isinstance(item, dict) or not isinstance(item.get("messages"), list):
-                raise ValueError(f"{path}:{number}: not an example ({{\"messages\": [...]}})")  # noqa: TRY004  (bad input)  # noqa: TRY004
+                raise UsageError(f"{path}:{number}: not an example ({{\"messages\": [...]}})")  # noqa: TRY004  (bad input)  # noqa: TRY004
             yield item

@@ -46,7 +46,7 @@ from neo4j.exceptions import (
     SessionExpired,
 )
 
-from ..errors import GraphError, InvalidValueError, ScimError, UniquenessError
+from ..errors import GraphError, InvalidValueError, ScimError, UniquenessError, UsageError
 from ..graph import GraphConnection, Statement
 from ..mapping.compiled import CompiledSchema, WritePlan
 from ..mapping.rule import SOURCE_KEY, VERSION_KEY
@@ -165,7 +165,7 @@ class GraphWriter:
 
         Raises:
             GraphError: the server is unreachable or failed (an infrastructure error).
-            ValueError: a statement is not the replace of a resource type of ``compiled``.
+            UsageError: a statement is not the replace of a resource type of ``compiled``.
             scim_processor.errors.CypherRejectedError: a statement did not pass the guard.
         """
         groups: dict[str, list[PendingWrite]] = {}
@@ -176,7 +176,7 @@ class GraphWriter:
         for query, items in groups.items():
             plan = self._plans.get(query)
             if plan is None:
-                raise ValueError(f"not the replace statement of a resource type: {items[0].statement.name or query[:80]}")
+                raise UsageError(f"not the replace statement of a resource type: {items[0].statement.name or query[:80]}")
             self.guard.require(plan.state, read_only=True, parameters={"ids"})
             for chunk in self._chunks(items):
                 self._write_chunk(plan, chunk, report, state)

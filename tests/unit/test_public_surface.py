@@ -124,3 +124,16 @@ def test_every_command_has_examples_exit_codes_and_a_panel() -> None:
         assert "Example" in (command.help or ""), name
     for name, command in root.commands.items():
         assert getattr(command, "rich_help_panel", None) in ("Processing", "Graph", "LLM", "Server"), name
+
+
+def test_a_bad_argument_of_the_llm_api_is_a_usage_error(tmp_path: Path) -> None:
+    """No plain ValueError crosses the public API: bad arguments are UsageError (still a ValueError for old callers)."""
+    from scim_processor import UsageError
+    from scim_processor.llm.evaluate import load_dataset
+    from scim_processor.llm.finetune import export
+
+    with pytest.raises(UsageError, match="validation-split"):
+        export([], tmp_path / "train.jsonl", 1.5)
+    (tmp_path / "set.jsonl").write_text("{not json\n")
+    with pytest.raises(UsageError, match="set.jsonl:1"):
+        load_dataset(tmp_path / "set.jsonl")
