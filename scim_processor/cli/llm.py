@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import sys
+import tempfile
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
@@ -65,25 +67,52 @@ _TEXT_SUFFIXES = (".txt", ".eml", ".vcf", ".xml")
 _STRUCTURED_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".ldif")
 
 
-def _record_files(paths: list[Path]) -> list[Path]:
-    """The record files named by ``paths`` (a directory: its record files, recursively, sorted).
+class InputFormat(StrEnum):
+    """The record format of standard input (a file's suffix says it for a file)."""
+
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+    ldif = "ldif"
+    txt = "txt"
+    eml = "eml"
+    vcf = "vcf"
+    xml = "xml"
+
+
+def _record_files(paths: list[Path], input_format: InputFormat | None, stack: contextlib.ExitStack) -> tuple[list[Path], dict[Path, str]]:
+    """The record files named by ``paths`` (a directory: its record files, recursively, sorted), and the names of spooled ones.
+
+    ``-`` is standard input, spooled to a temporary file whose suffix is ``input_format``; its
+    records' sources say ``<stdin>``.
 
     Raises:
-        UsageError: ``-`` was given: a record file's suffix says its format, so map reads files only.
+        UsageError: ``-`` without ``--input-format``.
         FileNotFoundError: a path does not exist.
     """
     files = files_of(paths, suffixes=(*_STRUCTURED_SUFFIXES, *_TEXT_SUFFIXES))
-    if STDIN in files:
-        raise UsageError("map reads record files (the suffix names the format): save standard input to a file first")
-    return files
+    if STDIN not in files:
+        return files, {}
+    if input_format is None:
+        raise UsageError("records on standard input (-) need --input-format (csv, json, jsonl, ldif, txt, eml, vcf or xml)")
+    spooled = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scim-processor-"))) / f"stdin.{input_format.value}"
+    with spooled.open("wb") as handle:
+        shutil.copyfileobj(sys.stdin.buffer, handle)
+    return [spooled if file == STDIN else file for file in files], {spooled: "<stdin>"}
 
 
 @app.command("map", rich_help_panel=LLM, epilog=exit_codes("at least one record rejected"))
 def map_records(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Record files (.csv, .json, .jsonl, .ldif; .txt, .eml, .vcf, .xml) or directories of them.", show_default=False),
+        typer.Argument(
+            help="Record files (.csv, .json, .jsonl, .ldif; .txt, .eml, .vcf, .xml), directories of them (recursively), or - for stdin.",
+            show_default=False,
+        ),
     ],
+    input_format: Annotated[
+        InputFormat | None, typer.Option("--input-format", case_sensitive=False, help="The record format of stdin (-).", show_default=False)
+    ] = None,
     resource_type: ResourceTypeOption = ResourceTypeName.User,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Results file (JSON Lines); - writes the results to stdout.")
@@ -111,6 +140,7 @@ def map_records(
       scim-processor map hr-export.csv --plan hr-mapping.yaml
       scim-processor map hr-export.csv --mapping hr-mapping.yaml --dry-run
       scim-processor map inbox/ --per-record -o mapped.jsonl --force
+      hr-export-command | scim-processor map - --input-format csv --mapping hr-mapping.yaml -o - > results.jsonl
     """
     from ..llm.core import open_processor
     from ..llm.shape_mapper import Plan, ShapeMapper
@@ -123,17 +153,17 @@ def map_records(
         settings = load_settings()
         if plan is not None and mapping is not None:
             raise UsageError("use --plan or --mapping, not both")
-        files = _record_files(paths)
-        text = [f for f in files if per_record or f.suffix.lower() in _TEXT_SUFFIXES]
-        structured_files = [f for f in files if f not in text]
-        if (plan is not None or mapping is not None) and (len(structured_files) != 1 or text):
-            raise UsageError("--plan and --mapping take exactly one structured record file (.csv, .json, .jsonl, .ldif)")
         if plan is None:
             refuse_overwrite(output, force)
         with contextlib.ExitStack() as stack:
+            files, names = _record_files(paths, input_format, stack)
+            text = [f for f in files if per_record or f.suffix.lower() in _TEXT_SUFFIXES]
+            structured_files = [f for f in files if f not in text]
+            if (plan is not None or mapping is not None) and (len(structured_files) != 1 or text):
+                raise UsageError("--plan and --mapping take exactly one structured record file (.csv, .json, .jsonl, .ldif)")
             processor = stack.enter_context(open_processor(settings))
             mapper = ShapeMapper(processor, _model, max_attempts)
-            sources = [SourceFile.open(file) for file in structured_files]
+            sources = [SourceFile.open(file, names.get(file, "")) for file in structured_files]
             if mapping is not None:
                 plans = [Plan(_reviewed_mapping(mapper, mapping, sources[0], resource_type, store=not dry_run), "file")]
             else:
@@ -143,13 +173,13 @@ def map_records(
                 return
             results = sys.stdout if to_stdout else stack.enter_context(output.open("w", encoding="utf-8"))
             for source, picked in zip(sources, plans, strict=True):
-                shapes.append({"file": str(source.path), "shape": picked.mapping.fingerprint, "origin": picked.origin,
+                shapes.append({"file": source.label, "shape": picked.mapping.fingerprint, "origin": picked.origin,
                                "modelCalls": picked.model_calls, "notes": picked.proposal.notes if picked.proposal else []})  # fmt: skip
                 for item in mapper.apply(source, picked.mapping, dry_run=dry_run):
                     results.write(strict_json(item.to_json()) + "\n")
                     counts[item.result.status] += 1
             if text:
-                _map_per_record(processor, text, resource_type, max_attempts, dry_run, results, counts, settings, strict_grounding)
+                _map_per_record(processor, text, names, resource_type, max_attempts, dry_run, results, counts, settings, strict_grounding)
             results.flush()
     _summary(counts, shapes, "-" if to_stdout else str(output), dry_run, fmt)
     raise typer.Exit(1 if counts["rejected"] else 0)
@@ -161,7 +191,7 @@ def _reviewed_mapping(mapper: ShapeMapper, path: Path, source: SourceFile, resou
 
     chosen = load_mapping(path)
     if chosen.shape.format != source.format:
-        raise MappingFileError(f"{path}: the mapping is for {chosen.shape.format} records; {source.path} holds {source.format}")
+        raise MappingFileError(f"{path}: the mapping is for {chosen.shape.format} records; {source.label} holds {source.format}")
     chosen.reviewed = True
     mapper.compile(chosen)  # every problem → exit 2 naming it
     if store:
@@ -188,7 +218,7 @@ def _write_plan(mapper: ShapeMapper, source: SourceFile, path: Path, plan: Plan,
         print_json({"plan": str(path), "shape": chosen.fingerprint, "origin": plan.origin, "modelCalls": plan.model_calls,
                     "mapping": chosen.to_json(), "samples": rows, "unmapped": unmapped, "notes": notes})  # fmt: skip
         return
-    table = Table(title=f"mapping of {source.path} (shape {chosen.fingerprint}, {plan.origin}, {plan.model_calls} model call(s))")
+    table = Table(title=f"mapping of {source.label} (shape {chosen.fingerprint}, {plan.origin}, {plan.model_calls} model call(s))")
     for column in ("source", "target", "transform", "sample before", "after"):
         table.add_column(column)
     for row in rows:
@@ -198,7 +228,7 @@ def _write_plan(mapper: ShapeMapper, source: SourceFile, path: Path, plan: Plan,
         out.print("unmapped: " + ", ".join(unmapped), highlight=False)
     for note in notes:
         err.print(f"note: {note}", highlight=False)
-    out.print(f"plan written to {path}; review it, then: scim-processor map {source.path} --mapping {path}", highlight=False)
+    out.print(f"plan written to {path}; review it, then: scim-processor map {source.label} --mapping {path}", highlight=False)
 
 
 def _value_at(resource: dict[str, Any], target: Target) -> Any:
@@ -217,7 +247,7 @@ def _shown(value: Any) -> str:
 
 
 def _map_per_record(
-    processor: Any, files: list[Path], resource_type: str, max_attempts: int, dry_run: bool, results: Any,
+    processor: Any, files: list[Path], names: dict[Path, str], resource_type: str, max_attempts: int, dry_run: bool, results: Any,
     counts: Counter[str], settings: Settings, strict_grounding: bool,
 ) -> None:  # fmt: skip
     """The per-record path: each record asks the model (text records, --per-record)."""
@@ -226,7 +256,7 @@ def _map_per_record(
     from ..llm.store import ExampleStore
 
     model = _model()
-    records = read_records(files)
+    records = read_records(files, names=names)
     store = ExampleStore(settings.home)
 
     def done(item: MapResult) -> None:

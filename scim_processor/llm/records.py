@@ -295,13 +295,14 @@ def _ldif(text: str, source: str) -> Iterator[Record]:
             entry[name] = value
 
 
-def read_records(paths: Iterable[Path], max_text_bytes: int = MAX_TEXT_BYTES) -> list[Record]:
+def read_records(paths: Iterable[Path], max_text_bytes: int = MAX_TEXT_BYTES, names: Mapping[Path, str] | None = None) -> list[Record]:
     """Every record of the given files and directories (directories: their record files, sorted).
 
     Args:
         paths: files and directories.
         max_text_bytes: size limit of one text record in bytes; a larger text file is not read
             (its record has :attr:`Record.oversize` set: rejected with 413).
+        names: how sources name a file other than by its path (``<stdin>`` for spooled standard input).
 
     Raises:
         RecordError: a path does not exist, has an unknown suffix, or holds malformed content.
@@ -311,14 +312,15 @@ def read_records(paths: Iterable[Path], max_text_bytes: int = MAX_TEXT_BYTES) ->
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES) if path.is_dir() else [path]
         for file in files:
             fmt = format_of(file)
+            label = (names or {}).get(file, str(file))
             try:
                 if fmt in TEXT_FORMATS and file.stat().st_size > max_text_bytes:
-                    records.append(Record(str(file), {}, fmt, oversize=file.stat().st_size))
+                    records.append(Record(label, {}, fmt, oversize=file.stat().st_size))
                 elif fmt == "email":  # bytes: the message's own charsets decide
                     message = email.message_from_bytes(file.read_bytes(), policy=email.policy.default)
-                    records.append(text_record(email_text(message), str(file), fmt))
+                    records.append(text_record(email_text(message), label, fmt))
                 else:
-                    records.extend(parse_text(file.read_text(encoding="utf-8-sig"), fmt, str(file), max_text_bytes))
+                    records.extend(parse_text(file.read_text(encoding="utf-8-sig"), fmt, label, max_text_bytes))
             except (OSError, UnicodeDecodeError) as error:
                 raise RecordError(f"{file}: cannot be read: {error}") from None
     return records

@@ -124,7 +124,7 @@ class ShapeMapper:
         compiled = self.compile(mapping)
         extra = [name for name in source.shape().fields if name not in mapping.shape.fields]
         if extra and source.header is not None:
-            raise MappingFileError(f"{source.path}: field {extra[0]!r} is not in the mapping's shape; add it to shape.fields (mapped or not)")
+            raise MappingFileError(f"{source.label}: field {extra[0]!r} is not in the mapping's shape; add it to shape.fields (mapped or not)")
         fields = set(mapping.shape.fields)
         dropped: deque[list[dict[str, Any]]] = deque()
 

@@ -103,16 +103,27 @@ class SourceFile:
         path: the file.
         format: its record format.
         header: the CSV header (None for other formats).
+        name: how records' sources name the file (``<stdin>`` for standard input spooled to ``path``); "" for ``path``.
     """
 
     path: Path
     format: str
     header: tuple[str, ...] | None = None
     _records: list[FlatRecord] | None = None
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """The file's name in records' sources (``label:line``)."""
+        return self.name or str(self.path)
 
     @classmethod
-    def open(cls, path: Path) -> SourceFile:
+    def open(cls, path: Path, name: str = "") -> SourceFile:
         """Reads the header (CSV) or every record (other formats).
+
+        Args:
+            path: the file; its suffix names the format.
+            name: how sources name it, if not by ``path``.
 
         Raises:
             RecordError: unknown suffix, unreadable file, malformed content or a CSV without a header.
@@ -132,13 +143,13 @@ class SourceFile:
             named = [name for name in names if name]
             if not named or len(set(named)) != len(named):
                 raise RecordError(f"{path}:1: the CSV header must name its columns, each once")
-            return cls(path, fmt, names)
+            return cls(path, fmt, names, name=name)
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as error:
             raise RecordError(f"{path}: cannot be read: {error}") from None
-        records = [FlatRecord(r.source, fmt, flatten(r.fields)) for r in parse_text(text, fmt, str(path))]
-        return cls(path, fmt, None, records)
+        records = [FlatRecord(r.source, fmt, flatten(r.fields)) for r in parse_text(text, fmt, name or str(path))]
+        return cls(path, fmt, None, records, name)
 
     def shape(self) -> Shape:
         """The file's shape: the CSV header, else the union of its records' paths (first-seen order)."""
@@ -162,7 +173,7 @@ class SourceFile:
                 end = reader.line_num
                 for row in reader:
                     start, end = end + 1, reader.line_num
-                    source = f"{self.path}:{start}"
+                    source = f"{self.label}:{start}"
                     if not any(cell.strip() for cell in row):
                         continue
                     if len(row) != len(header):

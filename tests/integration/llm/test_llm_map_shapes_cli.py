@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,19 @@ def test_a_row_with_the_wrong_number_of_columns_is_rejected_by_line_and_the_run_
     assert [(d["path"], d["value"], d["code"]) for d in lines[3]["dropped"]] == [("active", "On Leave", "transform_failed")]
     assert "active" not in lines[3]["resource"] and lines[0]["dropped"] == []
     assert count(processor) == 3
+
+
+def test_records_on_stdin_with_their_format_and_results_on_stdout(processor: ScimProcessor, graph_env: dict[str, str], tmp_path: Path) -> None:
+    mapping = {"resourceType": "User", "shape": {"format": "csv", "fields": HEADER.split(",")},
+               "fields": [{"source": "Work Email", "target": "userName", "transform": "lower"}]}  # fmt: skip
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(mapping), encoding="utf-8")
+    text = HEADER + "\n" + "\n".join(rows(1, 3)) + "\n"
+    command = [sys.executable, "-m", "scim_processor", "map", "-", "--mapping", str(path), "-o", "-"]
+    run = subprocess.run([*command, "--input-format", "csv"], input=text, capture_output=True, text=True, env=graph_env, cwd=tmp_path, check=False)
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]  # stdout holds the results only: the summary went to stderr
+    assert [(line["source"], line["status"]) for line in lines] == [("<stdin>:2", "accepted"), ("<stdin>:3", "accepted"), ("<stdin>:4", "accepted")]
+    assert count(processor) == 3
+    run = subprocess.run(command, input=text, capture_output=True, text=True, env=graph_env, cwd=tmp_path, check=False)
+    assert run.returncode == 2 and "--input-format" in run.stderr and "Traceback" not in run.stderr
