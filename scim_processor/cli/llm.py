@@ -256,7 +256,7 @@ def _map_per_record(
     from ..llm.store import ExampleStore
 
     model = _model()
-    records = read_records(files, names=names)
+    records = read_records(files, settings.max_payload_bytes, names=names)
     store = ExampleStore(settings.home)
 
     def done(item: MapResult) -> None:
@@ -422,7 +422,7 @@ def model_name_of(model: Any) -> str:
 
 @finetune_app.command("export", epilog=exit_codes())
 def finetune_export(
-    task: Annotated[Task, typer.Option("--task", help="map or ask.", show_default=False)],
+    task: Annotated[Task, typer.Option("--task", case_sensitive=False, help="map or ask.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Training file (chat JSON Lines).")],
     validation_split: Annotated[float, typer.Option("--validation-split", help="Share for FILE.validation.jsonl, 0 <= x < 1.")] = 0.1,
     source: Annotated[Path | None, typer.Option("--from", help="A store-format JSONL file instead of the local store.")] = None,
@@ -451,7 +451,7 @@ def finetune_export(
 
 @app.command("eval", rich_help_panel=LLM, epilog=exit_codes())
 def eval_command(
-    task: Annotated[Task, typer.Argument(help="map or ask.", show_default=False)],
+    task: Annotated[Task, typer.Argument(case_sensitive=False, help="map or ask.", show_default=False)],
     dataset: Annotated[Path, typer.Argument(help="The labelled set (JSON Lines).", show_default=False)],
     max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Model calls per item.")] = 3,
     details: Annotated[Path | None, typer.Option("--details", help="map: write one JSON line per item to this file.")] = None,

@@ -37,5 +37,5 @@ DialectOption = Annotated[
 
 ResourceTypeOption = Annotated[
     ResourceTypeName,
-    typer.Option("--resource-type", help="The resource type to map the records to (one of the bundled schemas')."),
+    typer.Option("--resource-type", case_sensitive=False, help="The resource type to map the records to (one of the bundled schemas')."),
 ]

@@ -47,7 +47,7 @@ TEXT_FORMATS = ("text", "email", "vcard", "xml")
 """Formats read as one free-text record per file (no field names to map: extractive grounding)."""
 FORMATS = ("json", "jsonl", "csv", "ldif", *TEXT_FORMATS)
 MAX_TEXT_BYTES = 1_048_576
-"""Default size limit of one text record, in bytes (the same as ``process``'s ``max_payload_bytes``)."""
+"""Default size limit of one text record, in bytes (``map`` passes ``process``'s ``max_payload_bytes``)."""
 _SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".ldif": "ldif",
              ".txt": "text", ".eml": "email", ".vcf": "vcard", ".xml": "xml"}  # fmt: skip
 _EMAIL_HEADERS = ("From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Organization")

@@ -122,3 +122,14 @@ def test_a_failing_endpoint_is_exit_2_in_one_line(env: dict[str, str], scripted:
     run = cli("ask", "How many users?", env=env, cwd=tmp_path)
     assert run.returncode == 2 and "model endpoint failed" in run.stderr
     assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_map_honours_the_payload_size_limit_for_text_records(env: dict[str, str], scripted: ScriptedServer, tmp_path: Path) -> None:
+    scripted.reset()
+    (tmp_path / "note.txt").write_text("New starter: Ana Lima, ana.lima@example.com, Finance. " * 10, encoding="utf-8")
+    out = tmp_path / "r.jsonl"
+    run = run_cli("map", str(tmp_path / "note.txt"), "-o", str(out), "--dry-run",
+                  env={**env, "SCIM_PROCESSOR_MAX_PAYLOAD_BYTES": "200"}, cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    [line] = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert line["error"]["status"] == "413" and scripted.requests == []  # refused before any model call
