@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 
@@ -24,7 +25,7 @@ class Statement(NamedTuple):
     @property
     def fingerprint(self) -> str:
         """16 hex digits of the SHA-256 of the query text (UTF-8): which version of the statement ran."""
-        return hashlib.sha256(self.query.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return _fingerprint(self.query)
 
     def to_json(self, include_query: bool = True) -> dict[str, Any]:
         """The statement as in the results file.
@@ -39,3 +40,9 @@ class Statement(NamedTuple):
         if include_query:
             out.update(query=self.query, parameters=self.parameters)
         return out
+
+
+@lru_cache(maxsize=256)
+def _fingerprint(query: str) -> str:
+    """A run has a handful of statement texts and a results line per payload: each text is hashed once."""
+    return hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest()[:16]
