@@ -103,21 +103,21 @@ def main() -> None:
                     processor.connection.write([("MATCH (n) WHERE n:User OR n:Email OR n:SourceShape OR n:SourceField DETACH DELETE n", {})])
 
                 processor.load_schemas()
-                cli(env, "process", str(write_inputs(work, 200, 10**6)[1]), "-o", out)  # warm-up (server JIT)
+                cli(env, "process", str(write_inputs(work, 200, 10**6)[1]), "-o", out, "--force")  # warm-up (server JIT)
                 wipe()
-                process_seconds = cli(env, "process", str(jsonl_path), "-o", out)
+                process_seconds = cli(env, "process", str(jsonl_path), "-o", out, "--force")
                 wipe()
-                map_seconds = cli(env, "map", str(csv_path), "--mapping", str(plan), "-o", out)
+                map_seconds = cli(env, "map", str(csv_path), "--mapping", str(plan), "-o", out, "--force")
                 written = processor.connection.read("MATCH (u:User) RETURN count(u) AS n")[0]["n"]
                 wipe()
                 with ScriptedServer() as scripted:
                     answer = {"fields": [{"source": "Work Email", "target": "userName", "transform": "lower", "args": None}]}
                     scripted.fallback = lambda body: answer
                     model_env = {**env, "OPENAI_BASE_URL": scripted.base_url, "SCIM_PROCESSOR_LLM_MODEL": "scripted"}
-                    first_seconds = cli(model_env, "map", str(csv_path), "-o", out)
+                    first_seconds = cli(model_env, "map", str(csv_path), "-o", out, "--force")
                     first_calls = len(scripted.requests)
                     second_csv, _ = write_inputs(work, n, 2 * 10**6)
-                    second_seconds = cli(model_env, "map", str(second_csv), "-o", out)
+                    second_seconds = cli(model_env, "map", str(second_csv), "-o", out, "--force")
                     second_calls = len(scripted.requests) - first_calls
         finally:
             server.stop()
