@@ -57,6 +57,7 @@ from scim2_server.testserver.application import BEARER_TOKEN_SCHEME
 
 from ..errors import NotFoundError, UsageError
 from ..mapping import CompiledSchema
+from ..operations.envelope import BULK_MAX_OPERATIONS
 from ..pipeline import ScimProcessor
 from ..scim.schema import RESOURCE_TYPE_URN
 from .auth import ApiToken
@@ -71,7 +72,6 @@ log = logging.getLogger("scim_processor.http")
 
 MOUNT = "/scim"
 MAX_RESULTS = 200
-BULK_MAX_OPERATIONS = 1000
 Prepare = Callable[[dict[str, Any], str], dict[str, Any]]
 """A dialect's normalisation of a resource body: ``(body, resource type name) → body``."""
 
