@@ -63,8 +63,13 @@ def _model() -> BaseChatModel:
     return model
 
 
-_TEXT_SUFFIXES = (".txt", ".eml", ".vcf", ".xml")
-_STRUCTURED_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".ldif")
+
+
+def _is_text(path: Path) -> bool:
+    """A free-text record file (one record, mapped by the model), by its suffix."""
+    from ..llm.records import SUFFIXES, TEXT_FORMATS
+
+    return SUFFIXES.get(path.suffix.lower()) in TEXT_FORMATS
 
 
 class InputFormat(StrEnum):
@@ -90,7 +95,9 @@ def _record_files(paths: list[Path], input_format: InputFormat | None, stack: co
         UsageError: ``-`` without ``--input-format``.
         FileNotFoundError: a path does not exist.
     """
-    files = files_of(paths, suffixes=(*_STRUCTURED_SUFFIXES, *_TEXT_SUFFIXES))
+    from ..llm.records import SUFFIXES
+
+    files = files_of(paths, suffixes=SUFFIXES)
     if STDIN not in files:
         return files, {}
     if input_format is None:
@@ -157,7 +164,7 @@ def map_records(
             refuse_overwrite(output, force)
         with contextlib.ExitStack() as stack:
             files, names = _record_files(paths, input_format, stack)
-            text = [f for f in files if per_record or f.suffix.lower() in _TEXT_SUFFIXES]
+            text = [f for f in files if per_record or _is_text(f)]
             structured_files = [f for f in files if f not in text]
             if (plan is not None or mapping is not None) and (len(structured_files) != 1 or text):
                 raise UsageError("--plan and --mapping take exactly one structured record file (.csv, .json, .jsonl, .ldif)")

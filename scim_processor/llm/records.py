@@ -48,8 +48,9 @@ TEXT_FORMATS = ("text", "email", "vcard", "xml")
 FORMATS = ("json", "jsonl", "csv", "ldif", *TEXT_FORMATS)
 MAX_TEXT_BYTES = 1_048_576
 """Default size limit of one text record, in bytes (``map`` passes ``process``'s ``max_payload_bytes``)."""
-_SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".ldif": "ldif",
-             ".txt": "text", ".eml": "email", ".vcf": "vcard", ".xml": "xml"}  # fmt: skip
+SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".ldif": "ldif",
+            ".txt": "text", ".eml": "email", ".vcf": "vcard", ".xml": "xml"}  # fmt: skip
+"""File suffix → record format: the one list of the record files ``map`` reads."""
 _EMAIL_HEADERS = ("From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Organization")
 _XML_ELEMENT = re.compile(r"(?P<open><(?P<name>[A-Za-z_][\w.-]*)(?:\s[^<>]*)?>)(?P<value>[^<>]+)</(?P=name)>")
 _KEY_VALUE = re.compile(r"^(?P<lead>\s*(?P<name>[A-Za-z][\w .-]{0,40}?)\s*[:=]\s*)(?P<value>\S.*?)\s*$")
@@ -130,9 +131,9 @@ def format_of(path: Path) -> str:
             ``.ldif``, ``.txt``, ``.eml``, ``.vcf``, ``.xml``.
     """
     try:
-        return _SUFFIXES[path.suffix.lower()]
+        return SUFFIXES[path.suffix.lower()]
     except KeyError:
-        raise RecordError(f"{path}: unknown record format (use {', '.join(_SUFFIXES)})") from None
+        raise RecordError(f"{path}: unknown record format (use {', '.join(SUFFIXES)})") from None
 
 
 def parse_text(text: str, fmt: str, source: str, max_text_bytes: int = MAX_TEXT_BYTES) -> list[Record]:
@@ -309,7 +310,7 @@ def read_records(paths: Iterable[Path], max_text_bytes: int = MAX_TEXT_BYTES, na
     """
     records: list[Record] = []
     for path in paths:
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES) if path.is_dir() else [path]
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES) if path.is_dir() else [path]
         for file in files:
             fmt = format_of(file)
             label = (names or {}).get(file, str(file))
